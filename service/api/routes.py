@@ -1,0 +1,243 @@
+"""HTTP routes. Each validates, calls one service function, maps domain errors to codes."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Annotated
+
+import redis
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service import processing
+from service.api.schemas import (
+    AcceptedOut,
+    ArticleBatchIn,
+    ArticleIn,
+    ArticleOut,
+    BatchAcceptedOut,
+    CompareOut,
+    ErrorOut,
+    StoryMemberOut,
+    StoryOut,
+    StoryPageOut,
+)
+from service.db import get_session_factory
+from service.fetching import URLRefused, check_url_syntax
+from service.ingest import NewArticle, TaskQueue, enqueue_accepted, record_articles
+from service.settings import Settings, get_settings
+from service.stories import compare as story_compare
+from service.stories import queries
+from service.stories.queries import StoryView
+
+router = APIRouter()
+
+
+def get_session() -> Iterator[Session]:
+    session = get_session_factory()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _task_queue(request: Request) -> TaskQueue:
+    queue: TaskQueue = request.app.state.task_queue
+    return queue
+
+
+def _to_new_article(item: ArticleIn, settings: Settings) -> NewArticle:
+    url = item.url
+    if url is not None:
+        try:
+            url = check_url_syntax(url, policy=processing.fetch_policy(settings))
+        except URLRefused as refused:
+            raise HTTPException(
+                status_code=422, detail=f"url refused: {refused.reason}"
+            ) from refused
+    return NewArticle(
+        url=url,
+        text=item.text,
+        html=item.html,
+        title=item.title,
+        published_at=item.published_at,
+        source=item.source,
+    )
+
+
+@router.post(
+    "/articles",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    tags=["ingest"],
+)
+def post_article(
+    item: ArticleIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> AcceptedOut:
+    """Accept one article: a URL to fetch, or text/HTML to process as given."""
+    new = _to_new_article(item, settings)
+    accepted = record_articles([new], session=session)
+    session.commit()
+    enqueue_accepted(accepted, queue=_task_queue(request))
+    return AcceptedOut(id=accepted[0].id, status=accepted[0].status)
+
+
+@router.post(
+    "/articles/batch",
+    status_code=202,
+    response_model=BatchAcceptedOut,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    tags=["ingest"],
+)
+def post_article_batch(
+    batch: ArticleBatchIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> BatchAcceptedOut:
+    """Accept up to 1,000 articles in one request; answers in request order."""
+    if len(batch.articles) > settings.max_batch_articles:
+        raise HTTPException(422, f"a batch holds at most {settings.max_batch_articles} articles")
+    new = [_to_new_article(item, settings) for item in batch.articles]
+    accepted = record_articles(new, session=session)
+    session.commit()
+    enqueue_accepted(accepted, queue=_task_queue(request))
+    return BatchAcceptedOut(articles=[AcceptedOut(id=a.id, status=a.status) for a in accepted])
+
+
+@router.get(
+    "/articles/{article_id}",
+    response_model=ArticleOut,
+    responses={404: {"model": ErrorOut}},
+    tags=["read"],
+)
+def get_article(article_id: int, session: SessionDep) -> ArticleOut:
+    article = queries.get_article(session, article_id)
+    if article is None:
+        raise HTTPException(404, "no such article")
+    return ArticleOut(
+        id=article.id,
+        status=article.status,
+        error=article.error,
+        url=article.url,
+        title=article.title,
+        text=article.text,
+        story_id=article.story_id,
+        match=article.match_kind,
+        similarity=article.similarity,
+        published_at=article.published_at,
+        language=article.language,
+    )
+
+
+@router.get(
+    "/articles/{article_id}/compare/{other_id}",
+    response_model=CompareOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    tags=["read"],
+)
+def compare_articles(
+    article_id: int, other_id: int, session: SessionDep, settings: SettingsDep
+) -> CompareOut:
+    """How similar two processed articles are, whether they are one story, and why."""
+    try:
+        result = story_compare.compare_articles(
+            session, article_id, other_id, threshold=settings.same_story_threshold
+        )
+    except story_compare.ArticleNotFound as missing:
+        raise HTTPException(404, str(missing)) from missing
+    except story_compare.ArticleNotProcessed as pending:
+        raise HTTPException(409, str(pending)) from pending
+    return CompareOut(
+        similarity=result.similarity, same_story=result.same_story, evidence=result.evidence
+    )
+
+
+def _story_out(story: StoryView) -> StoryOut:
+    return StoryOut(
+        id=story.id,
+        canonical_article_id=story.canonical_article_id,
+        size=story.size,
+        created_at=story.created_at,
+        articles=[
+            StoryMemberOut(
+                id=m.id, title=m.title, url=m.url, similarity=m.similarity, match=m.match
+            )
+            for m in story.articles
+        ],
+    )
+
+
+@router.get(
+    "/stories/{story_id}",
+    response_model=StoryOut,
+    responses={404: {"model": ErrorOut}},
+    tags=["read"],
+)
+def get_story(story_id: int, session: SessionDep) -> StoryOut:
+    story = queries.get_story(session, story_id)
+    if story is None:
+        raise HTTPException(404, "no such story")
+    return _story_out(story)
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as bad:
+        raise HTTPException(422, "malformed cursor") from bad
+
+
+@router.get(
+    "/stories", response_model=StoryPageOut, responses={422: {"model": ErrorOut}}, tags=["read"]
+)
+def list_stories(
+    session: SessionDep,
+    min_size: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> StoryPageOut:
+    """Stories, newest first; pass next_cursor back as cursor for the next page."""
+    stories = queries.list_stories(
+        session, min_size=min_size, limit=limit, before_id=_decode_cursor(cursor)
+    )
+    next_cursor = None
+    if len(stories) == limit:
+        next_cursor = base64.urlsafe_b64encode(str(stories[-1].id).encode()).decode()
+    return StoryPageOut(stories=[_story_out(s) for s in stories], next_cursor=next_cursor)
+
+
+def redis_client(settings: Settings) -> redis.Redis[bytes]:
+    url = settings.redis_url or "redis://127.0.0.1:6379/0"
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+@router.get("/healthz", tags=["ops"], responses={503: {"model": ErrorOut}})
+def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> dict[str, str]:
+    """200 only when PostgreSQL and Redis both answer."""
+    checks = {"postgres": "ok", "redis": "ok"}
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as error:
+        checks["postgres"] = f"unavailable: {type(error).__name__}"
+    try:
+        redis_client(settings).ping()
+    except Exception as error:
+        checks["redis"] = f"unavailable: {type(error).__name__}"
+    if any(v != "ok" for v in checks.values()):
+        response.status_code = 503
+    return checks
+
+
+@router.get("/metrics", tags=["ops"])
+def metrics(session: SessionDep) -> dict[str, int]:
+    """Article counts by status (from PostgreSQL, so every worker's outcomes are included)."""
+    return queries.status_counts(session)

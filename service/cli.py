@@ -1,0 +1,228 @@
+"""The command line: run the stack, ingest, inspect.
+
+newsdedup up                 everything on this machine, no Docker
+newsdedup ingest seeds/      post files or URLs to a running service and wait
+newsdedup stories            print stories with their members
+newsdedup migrate | api | worker | sweep    the pieces, as docker compose runs them
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from service.settings import get_settings
+
+DEFAULT_API = "http://127.0.0.1:8000"
+# Poll often enough to feel live, rarely enough not to load the API.
+POLL_INTERVAL_S = 0.5
+# Articles per POST /articles/batch from the CLI: one round trip per 200 keeps requests small.
+CLI_BATCH_SIZE = 200
+
+
+def _require_database_url() -> str:
+    url = get_settings().database_url
+    if not url:
+        sys.exit("NEWSDEDUP_DATABASE_URL is not set")
+    return url
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from service.stack import run_up
+
+    settings = get_settings()
+    return run_up(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir or settings.data_dir),
+        workers=args.workers,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service.stack import migrate
+
+    migrate(_require_database_url())
+    print("database migrated to head")
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _require_database_url()
+    uvicorn.run(
+        "service.api.app:create_app", factory=True, host=args.host, port=args.port, log_level="info"
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from service.stack import worker_command
+
+    _require_database_url()
+    command = worker_command(args.concurrency, beat=args.beat, queues=args.queues)
+    os.execv(command[0], command)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from workers.tasks import sweep_stale_articles
+
+    _require_database_url()
+    count = sweep_stale_articles.run()
+    print(f"re-sent {count} stale articles")
+    return 0
+
+
+def _article_payload(item: str) -> dict[str, Any]:
+    if item.startswith(("http://", "https://")):
+        return {"url": item}
+    path = Path(item)
+    content = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix.lower() in (".html", ".htm"):
+        return {"html": content}
+    return {"text": content}
+
+
+def _expand(items: Sequence[str]) -> list[str]:
+    expanded: list[str] = []
+    for item in items:
+        path = Path(item)
+        if not item.startswith(("http://", "https://")) and path.is_dir():
+            expanded.extend(
+                str(p)
+                for p in sorted(path.iterdir())
+                if p.suffix.lower() in (".txt", ".html", ".htm")
+            )
+        else:
+            expanded.append(item)
+    return expanded
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import httpx
+    from rich.progress import Progress
+
+    items = _expand(args.items)
+    if not items:
+        sys.exit("nothing to ingest")
+    client = httpx.Client(base_url=args.api, timeout=60)
+    ids: list[int] = []
+    for start in range(0, len(items), CLI_BATCH_SIZE):
+        chunk = items[start : start + CLI_BATCH_SIZE]
+        response = client.post(
+            "/articles/batch", json={"articles": [_article_payload(i) for i in chunk]}
+        )
+        if response.status_code != 202:
+            sys.exit(f"ingest refused ({response.status_code}): {response.text}")
+        ids.extend(a["id"] for a in response.json()["articles"])
+    if args.no_wait:
+        print("accepted:", ", ".join(map(str, ids)))
+        return 0
+
+    final: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + args.timeout
+    with Progress() as progress:
+        task = progress.add_task("processing", total=len(ids))
+        while len(final) < len(ids) and time.monotonic() < deadline:
+            for article_id in ids:
+                if article_id in final:
+                    continue
+                article = client.get(f"/articles/{article_id}").json()
+                if article["status"] in ("done", "failed"):
+                    final[article_id] = article
+            progress.update(task, completed=len(final))
+            if len(final) < len(ids):
+                time.sleep(POLL_INTERVAL_S)
+    for item, article_id in zip(items, ids, strict=True):
+        article = final.get(article_id)
+        if article is None:
+            print(f"{article_id:>6}  pending  {item}")
+        elif article["status"] == "failed":
+            print(f"{article_id:>6}  failed   {item}: {article['error']}")
+        else:
+            print(f"{article_id:>6}  story {article['story_id']:<5} {article['match']:<10} {item}")
+    return 0 if len(final) == len(ids) else 1
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    import httpx
+
+    client = httpx.Client(base_url=args.api, timeout=30)
+    response = client.get("/stories", params={"min_size": args.min_size, "limit": args.limit})
+    response.raise_for_status()
+    for story in response.json()["stories"]:
+        print(f"story {story['id']}  ({story['size']} variant{'s' if story['size'] != 1 else ''})")
+        for member in story["articles"]:
+            similarity = "" if member["similarity"] is None else f"{member['similarity']:.2f}"
+            label = member["title"] or member["url"] or ""
+            print(f"  {member['id']:>6}  {member['match'] or '':<10} {similarity:>5}  {label}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdedup", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start everything on this machine, no Docker")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument(
+        "--data-dir",
+        default=None,
+        help="where embedded PostgreSQL and Redis keep data (default .newsdedup)",
+    )
+    up.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    up.set_defaults(func=cmd_up)
+
+    sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
+
+    api = sub.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(func=cmd_api)
+
+    worker = sub.add_parser("worker", help="run a Celery worker")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--queues", default="fetch,process")
+    worker.add_argument(
+        "--beat", action="store_true", help="also run the periodic sweeper (one per deployment)"
+    )
+    worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser("sweep", help="re-send articles pending too long").set_defaults(func=cmd_sweep)
+
+    ingest = sub.add_parser(
+        "ingest", help="post files (.txt, .html), folders or URLs and wait for them"
+    )
+    ingest.add_argument("items", nargs="+")
+    ingest.add_argument("--api", default=DEFAULT_API)
+    ingest.add_argument("--timeout", type=float, default=600)
+    ingest.add_argument("--no-wait", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    stories = sub.add_parser("stories", help="print stories with their members")
+    stories.add_argument("--api", default=DEFAULT_API)
+    stories.add_argument("--min-size", type=int, default=1)
+    stories.add_argument("--limit", type=int, default=50)
+    stories.set_defaults(func=cmd_stories)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Find or create the story of an article: atomic in PostgreSQL, never a scan over articles.
+
+1. Exact re-post (same cleaned text or same URL): joins that story, not counted as a variant.
+2. MinHash LSH over the story features proposes candidates from the band index in PostgreSQL.
+3. The verification score decides; the best candidate at or above the threshold gives the story.
+All of it runs under advisory locks on the article's band keys, text hash and URL, taken in
+ascending order, so two workers handling near-duplicates at once cannot create two stories.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from service.dedup import repository
+from service.dedup.features import StoryFeatures
+from service.dedup.scoring import MatchScore, score_pair, smoothed_idf
+from service.dedup.signature import (
+    SignatureScheme,
+    band_keys,
+    encode_hashvalues,
+    minhash_values,
+)
+from service.models import MatchKind
+
+# Near copies (syndication, re-posts) share long word runs; rewrites do not. Five words is the
+# shingle length text-dedup and the extraction benchmark use for "same wording".
+NEAR_COPY_SHINGLE_WORDS = 5
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    num_perm: int
+    bands: int
+    max_candidates: int
+    same_story_threshold: float
+    near_copy_jaccard: float
+
+    @property
+    def scheme(self) -> SignatureScheme:
+        return SignatureScheme(num_perm=self.num_perm, bands=self.bands)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    story_id: int
+    match_kind: MatchKind
+    matched_article_id: int | None
+    similarity: float | None
+    evidence: dict[str, Any] | None = None
+
+
+def word_shingles(text_: str, size: int = NEAR_COPY_SHINGLE_WORDS) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text_.casefold())
+    return {tuple(words[i : i + size]) for i in range(max(0, len(words) - size + 1))}
+
+
+def shingle_jaccard(a: str, b: str) -> float:
+    sa, sb = word_shingles(a), word_shingles(b)
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def assign_story(
+    article_id: int,
+    *,
+    url: str | None,
+    cleaned_text: str,
+    text_hash: bytes,
+    features: StoryFeatures,
+    settings: MatchSettings,
+    session: Session,
+) -> Assignment:
+    """Assign within the caller's transaction; the caller commits (which releases the locks)."""
+    scheme = settings.scheme
+    hashvalues = minhash_values(features.key_features(), scheme)
+    keys = band_keys(hashvalues, scheme)
+    locks = [*keys, repository.lock_key("text", text_hash)]
+    if url:
+        locks.append(repository.lock_key("url", url))
+    repository.lock_keys(session, locks)
+
+    exact = repository.find_exact_member(
+        session, article_id=article_id, text_hash=text_hash, url=url
+    )
+    if exact is not None:
+        matched_id, story_id = exact
+        _set_article_story(session, article_id, story_id, MatchKind.EXACT, matched_id, 1.0)
+        repository.join_story(
+            session, story_id=story_id, article_id=article_id, counts_as_variant=False
+        )
+        return Assignment(story_id, MatchKind.EXACT, matched_id, 1.0)
+
+    candidates = repository.find_candidates(
+        session, article_id=article_id, keys=keys, limit=settings.max_candidates
+    )
+    best: tuple[MatchScore, repository.StoredMember] | None = None
+    if candidates:
+        candidate_features = [StoryFeatures.from_json(c.features) for c in candidates]
+        terms = set(features.term_weights)
+        for cf in candidate_features:
+            terms |= set(cf.term_weights)
+        documents, frequencies = repository.document_frequencies(session, terms)
+
+        def idf(term: str) -> float:
+            return smoothed_idf(documents, frequencies.get(term, 0))
+
+        for candidate, cf in zip(candidates, candidate_features, strict=True):
+            match = score_pair(features, cf, idf=idf)
+            if best is None or match.score > best[0].score:
+                best = (match, candidate)
+
+    repository.insert_signature(
+        session,
+        article_id=article_id,
+        scheme=scheme.to_json(),
+        hashvalues=encode_hashvalues(hashvalues),
+        keys=keys,
+    )
+    repository.add_document_terms(session, features.term_weights)
+
+    if best is not None and best[0].score >= settings.same_story_threshold:
+        match, member = best
+        kind = _copy_or_rewrite(session, cleaned_text, member.article_id, settings)
+        _set_article_story(
+            session, article_id, member.story_id, kind, member.article_id, match.score
+        )
+        repository.join_story(
+            session, story_id=member.story_id, article_id=article_id, counts_as_variant=True
+        )
+        return Assignment(member.story_id, kind, member.article_id, match.score, match.evidence())
+
+    story_id = repository.create_story(session, canonical_article_id=article_id)
+    _set_article_story(session, article_id, story_id, MatchKind.CANONICAL, None, None)
+    return Assignment(story_id, MatchKind.CANONICAL, None, None)
+
+
+def _copy_or_rewrite(
+    session: Session, cleaned_text: str, member_id: int, settings: MatchSettings
+) -> MatchKind:
+    member_text = session.execute(
+        text("SELECT text FROM articles WHERE id = :id"), {"id": member_id}
+    ).scalar()
+    if member_text and shingle_jaccard(cleaned_text, member_text) >= settings.near_copy_jaccard:
+        return MatchKind.NEAR_COPY
+    return MatchKind.REWRITE
+
+
+def _set_article_story(
+    session: Session,
+    article_id: int,
+    story_id: int,
+    kind: MatchKind,
+    matched_article_id: int | None,
+    similarity: float | None,
+) -> None:
+    session.execute(
+        text(
+            "UPDATE articles SET story_id = :story, match_kind = :kind, "
+            "matched_article_id = :matched, similarity = :similarity, updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {
+            "story": story_id,
+            "kind": kind.value,
+            "matched": matched_article_id,
+            "similarity": similarity,
+            "id": article_id,
+        },
+    )

@@ -1,0 +1,195 @@
+"""All SQL of the dedup domain: locks, the band index, corpus statistics, story rows."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def lock_key(namespace: str, value: bytes | str) -> int:
+    """A signed 64-bit advisory-lock key for a value, separated by namespace."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    digest = hashlib.blake2b(namespace.encode() + b"\0" + raw, digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def lock_keys(session: Session, keys: Iterable[int]) -> None:
+    """Take transaction-level advisory locks in ascending order (so two workers never deadlock).
+
+    Two near-duplicates share at least one band key, so whoever locks second waits until the
+    first has committed its story and band rows, then finds them: story assignment is atomic.
+    """
+    ordered = sorted(set(keys))
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) "
+            "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered_keys"
+        ),
+        {"keys": ordered},
+    )
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    article_id: int
+    story_id: int
+    features: dict[str, Any]
+    published_at: Any
+
+
+def find_exact_member(
+    session: Session, *, article_id: int, text_hash: bytes, url: str | None
+) -> tuple[int, int] | None:
+    """(article_id, story_id) of a stored article with the same cleaned text or the same URL."""
+    row = session.execute(
+        text(
+            "SELECT id, story_id FROM articles "
+            "WHERE id <> :id AND story_id IS NOT NULL AND status = 'done' "
+            "AND (text_hash = :hash OR (CAST(:url AS text) IS NOT NULL AND url = :url)) "
+            "ORDER BY id LIMIT 1"
+        ),
+        {"id": article_id, "hash": text_hash, "url": url},
+    ).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def find_candidates(
+    session: Session, *, article_id: int, keys: Sequence[int], limit: int
+) -> list[StoredMember]:
+    """Stored articles sharing LSH bands, most shared bands first (an estimate of Jaccard)."""
+    rows = session.execute(
+        text(
+            "WITH hits AS ("
+            "  SELECT article_id, count(*) AS shared FROM lsh_bands "
+            "  WHERE band_key = ANY(CAST(:keys AS bigint[])) AND article_id <> :id "
+            "  GROUP BY article_id ORDER BY shared DESC, article_id LIMIT :limit"
+            ") "
+            "SELECT a.id, a.story_id, a.features, a.published_at FROM hits "
+            "JOIN articles a ON a.id = hits.article_id "
+            "WHERE a.story_id IS NOT NULL AND a.features IS NOT NULL "
+            "ORDER BY hits.shared DESC, a.id"
+        ),
+        {"keys": list(keys), "id": article_id, "limit": limit},
+    ).all()
+    return [StoredMember(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+
+def document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+    """(number of documents, document frequency of each known term)."""
+    documents = session.execute(
+        text("SELECT value FROM corpus_counters WHERE name = 'documents'")
+    ).scalar()
+    rows = session.execute(
+        text(
+            "SELECT term, document_count FROM term_document_frequencies "
+            "WHERE term = ANY(CAST(:terms AS text[]))"
+        ),
+        {"terms": sorted(set(terms))},
+    ).all()
+    return int(documents or 0), {str(r[0]): int(r[1]) for r in rows}
+
+
+def add_document_terms(session: Session, terms: Iterable[str]) -> None:
+    """Count one more document for each term; rows are locked in sorted order (no deadlocks)."""
+    session.execute(
+        text(
+            "INSERT INTO term_document_frequencies (term, document_count) "
+            "SELECT t, 1 FROM unnest(CAST(:terms AS text[])) AS t ORDER BY t "
+            "ON CONFLICT (term) DO UPDATE "
+            "SET document_count = term_document_frequencies.document_count + 1"
+        ),
+        {"terms": sorted(set(terms))},
+    )
+    session.execute(
+        text(
+            "INSERT INTO corpus_counters (name, value) VALUES ('documents', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = corpus_counters.value + 1"
+        )
+    )
+
+
+def insert_signature(
+    session: Session,
+    *,
+    article_id: int,
+    scheme: dict[str, Any],
+    hashvalues: bytes,
+    keys: Sequence[int],
+) -> None:
+    session.execute(
+        text(
+            "INSERT INTO article_signatures (article_id, scheme, hashvalues) "
+            "VALUES (:id, CAST(:scheme AS jsonb), :hv) "
+            "ON CONFLICT (article_id) DO UPDATE SET scheme = EXCLUDED.scheme, "
+            "hashvalues = EXCLUDED.hashvalues"
+        ),
+        {"id": article_id, "scheme": _json(scheme), "hv": hashvalues},
+    )
+    session.execute(
+        text(
+            "INSERT INTO lsh_bands (band_key, article_id) "
+            "SELECT k, :id FROM unnest(CAST(:keys AS bigint[])) AS k ON CONFLICT DO NOTHING"
+        ),
+        {"id": article_id, "keys": list(keys)},
+    )
+
+
+def create_story(session: Session, *, canonical_article_id: int) -> int:
+    story_id = session.execute(
+        text("INSERT INTO stories (canonical_article_id, size) VALUES (:a, 1) RETURNING id"),
+        {"a": canonical_article_id},
+    ).scalar_one()
+    return int(story_id)
+
+
+def join_story(
+    session: Session, *, story_id: int, article_id: int, counts_as_variant: bool
+) -> None:
+    """Add a member; the canonical article becomes the earliest published (then earliest
+    ingested) member, a rule that only changes when an older report arrives."""
+    session.execute(
+        text(
+            "UPDATE stories SET size = size + :grow, updated_at = now(), "
+            "canonical_article_id = ("
+            "  SELECT id FROM articles WHERE story_id = :story OR id = :article "
+            "  ORDER BY published_at ASC NULLS LAST, id ASC LIMIT 1"
+            ") WHERE id = :story"
+        ),
+        {"grow": 1 if counts_as_variant else 0, "story": story_id, "article": article_id},
+    )
+
+
+def known_boilerplate(
+    session: Session, *, source: str, fingerprints: Iterable[int], min_articles: int
+) -> set[int]:
+    rows = session.execute(
+        text(
+            "SELECT fingerprint FROM source_lines WHERE source = :source "
+            "AND fingerprint = ANY(CAST(:fps AS bigint[])) AND article_count >= :min"
+        ),
+        {"source": source, "fps": sorted(set(fingerprints)), "min": min_articles},
+    ).all()
+    return {int(r[0]) for r in rows}
+
+
+def count_source_lines(session: Session, *, source: str, fingerprints: Iterable[int]) -> None:
+    session.execute(
+        text(
+            "INSERT INTO source_lines (source, fingerprint, article_count) "
+            "SELECT :source, f, 1 FROM unnest(CAST(:fps AS bigint[])) AS f ORDER BY f "
+            "ON CONFLICT (source, fingerprint) DO UPDATE "
+            "SET article_count = source_lines.article_count + 1"
+        ),
+        {"source": source, "fps": sorted(set(fingerprints))},
+    )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))

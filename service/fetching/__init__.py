@@ -1,0 +1,23 @@
+"""The safe HTTP client: fetch a page from a URL without reaching inside our own network."""
+
+from service.fetching.addresses import check_address, check_url_syntax
+from service.fetching.policy import FetchError, FetchFailed, FetchPolicy, URLRefused
+from service.fetching.safe_client import (
+    FetchedPage,
+    Resolver,
+    fetch_page,
+    resolve_with_system_dns,
+)
+
+__all__ = [
+    "FetchError",
+    "FetchFailed",
+    "FetchPolicy",
+    "FetchedPage",
+    "Resolver",
+    "URLRefused",
+    "check_address",
+    "check_url_syntax",
+    "fetch_page",
+    "resolve_with_system_dns",
+]

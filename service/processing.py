@@ -1,0 +1,294 @@
+"""The two steps a worker runs for an article: fetch (for URLs), then process.
+
+Each step takes an article id and a session factory, is idempotent (a redelivered message finds
+the article already done and does nothing) and records every failure on the article with its
+reason: nothing is dropped silently. Outcomes are counted for metrics and logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from service.dedup import repository as dedup_repository
+from service.dedup.assign import MatchSettings, assign_story
+from service.dedup.features import extract_features
+from service.extraction import (
+    ExtractedArticle,
+    clean_text,
+    detect_language,
+    extract_html,
+    not_article_reason,
+    stopwords,
+)
+from service.fetching import FetchError, FetchPolicy, fetch_page
+from service.models import Article, ArticleStatus, ContentKind
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A line seen in this many earlier articles of the same source is boilerplate for it: two
+# earlier sightings, because a single shared paragraph between two articles of one outlet is as
+# often a quoted statement as a template.
+BOILERPLATE_MIN_ARTICLES = 2
+
+# Counters of every article outcome, exposed at /metrics by the API process and logged by workers.
+outcomes: Counter[str] = Counter()
+
+SessionFactory = Callable[[], Session]
+
+
+class StepOutcome:
+    READY = "ready"  # content is stored; the process step can run
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # already final: a redelivered message
+
+
+@dataclass(frozen=True)
+class StepResult:
+    outcome: str
+    detail: str | None = None
+
+
+def match_settings(settings: Settings) -> MatchSettings:
+    return MatchSettings(
+        num_perm=settings.minhash_num_perm,
+        bands=settings.lsh_bands,
+        max_candidates=settings.max_candidates,
+        same_story_threshold=settings.same_story_threshold,
+        near_copy_jaccard=settings.near_copy_jaccard,
+    )
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        allow_loopback=settings.fetch_allow_loopback,
+        connect_timeout_s=settings.fetch_connect_timeout_s,
+        read_timeout_s=settings.fetch_read_timeout_s,
+        total_timeout_s=settings.fetch_total_timeout_s,
+        max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        user_agent=settings.fetch_user_agent,
+    )
+
+
+def mark_failed(session: Session, article_id: int, reason: str) -> None:
+    session.execute(
+        text(
+            "UPDATE articles SET status = 'failed', error = :reason, updated_at = now(), "
+            "processed_at = now() WHERE id = :id AND status <> 'done'"
+        ),
+        {"id": article_id, "reason": reason[:1000]},
+    )
+    outcomes["failed"] += 1
+    outcomes["failed:" + reason.split(":")[0][:40]] += 1
+    log.info("article %s failed: %s", article_id, reason)
+
+
+def fetch_article(
+    article_id: int, *, session_factory: SessionFactory, policy: FetchPolicy
+) -> StepResult:
+    with session_factory() as session:
+        article = session.get(Article, article_id)
+        if article is None or article.status in (ArticleStatus.DONE, ArticleStatus.FAILED):
+            return StepResult(StepOutcome.SKIPPED)
+        if article.content is not None:
+            return StepResult(StepOutcome.READY)
+        if not article.url:
+            mark_failed(session, article_id, "nothing to process: no url, text or html")
+            session.commit()
+            return StepResult(StepOutcome.FAILED)
+        url = article.url
+        article.status = ArticleStatus.PROCESSING.value
+        article.attempts += 1
+        article.updated_at = datetime.now(UTC)
+        session.commit()
+
+    # The network call runs outside any transaction: a slow server must not hold a connection.
+    try:
+        page = fetch_page(url, policy=policy)
+    except FetchError as error:
+        with session_factory() as session:
+            mark_failed(session, article_id, f"fetch failed: {error.reason}")
+            session.commit()
+        return StepResult(StepOutcome.FAILED, error.reason)
+
+    body = page.body.decode(page.charset or "utf-8", errors="replace").replace("\x00", "")
+    kind = ContentKind.TEXT if page.content_type == "text/plain" else ContentKind.HTML
+    with session_factory() as session:
+        session.execute(
+            text(
+                "UPDATE articles SET content = :content, content_kind = :kind, "
+                "updated_at = now() WHERE id = :id AND content IS NULL"
+            ),
+            {"content": body, "kind": kind.value, "id": article_id},
+        )
+        session.commit()
+    return StepResult(StepOutcome.READY)
+
+
+def source_key(article: Article) -> str | None:
+    """The outlet an article belongs to, for learning its boilerplate: given, else the URL host."""
+    if article.source:
+        return article.source.strip().casefold() or None
+    if article.url:
+        host = urlsplit(article.url).hostname
+        return host.removeprefix("www.") if host else None
+    return None
+
+
+def _extract(article: Article, known: frozenset[int]) -> ExtractedArticle:
+    assert article.content is not None
+    if article.content_kind == ContentKind.HTML.value:
+        return extract_html(
+            article.content, url=article.url, title=article.title, known_boilerplate=known
+        )
+    return clean_text(article.content, title=article.title, known_boilerplate=known)
+
+
+def text_hash(cleaned_text: str) -> bytes:
+    normalised = " ".join(cleaned_text.casefold().split())
+    return hashlib.sha256(normalised.encode("utf-8")).digest()
+
+
+def process_article(
+    article_id: int, *, session_factory: SessionFactory, settings: Settings
+) -> StepResult:
+    with session_factory() as session:
+        article = session.get(Article, article_id)
+        if article is None or article.status in (ArticleStatus.DONE, ArticleStatus.FAILED):
+            return StepResult(StepOutcome.SKIPPED)
+        if article.content is None:
+            return StepResult(StepOutcome.SKIPPED, "content not fetched yet")
+        if article.status != ArticleStatus.PROCESSING.value:
+            article.status = ArticleStatus.PROCESSING.value
+            article.attempts += 1
+            article.updated_at = datetime.now(UTC)
+            session.commit()
+
+        source = source_key(article)
+        try:
+            extracted = _extract(article, frozenset())
+            if source and extracted.raw_line_fingerprints:
+                known = dedup_repository.known_boilerplate(
+                    session,
+                    source=source,
+                    fingerprints=extracted.raw_line_fingerprints,
+                    min_articles=BOILERPLATE_MIN_ARTICLES,
+                )
+                if known:
+                    extracted = _extract(article, frozenset(known))
+        except (
+            Exception
+        ) as error:  # extraction of hostile HTML must end as a reason, not a crash loop
+            log.exception("extraction failed for article %s", article_id)
+            mark_failed(session, article_id, f"extraction failed: {type(error).__name__}")
+            session.commit()
+            return StepResult(StepOutcome.FAILED)
+
+        reason = None
+        if not extracted.text.strip():
+            reason = "no article text found"
+        else:
+            reason = not_article_reason(extracted.title, extracted.text)
+        if reason:
+            mark_failed(session, article_id, reason)
+            session.commit()
+            return StepResult(StepOutcome.FAILED, reason)
+
+        # A redelivered message may run while the first delivery is still working: the row lock
+        # makes the second wait, then see the article done and stop.
+        status_now = session.execute(
+            text("SELECT status FROM articles WHERE id = :id FOR UPDATE"), {"id": article_id}
+        ).scalar()
+        if status_now in (ArticleStatus.DONE.value, ArticleStatus.FAILED.value):
+            session.rollback()
+            return StepResult(StepOutcome.SKIPPED)
+
+        language = extracted.language or detect_language(extracted.text)
+        features = extract_features(
+            extracted.title, extracted.text, stopwords=stopwords(language), language=language
+        )
+        cleaned_hash = text_hash(extracted.text)
+        article.title = article.title or extracted.title
+        article.text = extracted.text
+        article.text_hash = cleaned_hash
+        article.language = language
+        article.published_at = article.published_at or extracted.published_at
+        article.features = features.to_json()
+        session.flush()
+
+        assignment = assign_story(
+            article_id,
+            url=article.url,
+            cleaned_text=extracted.text,
+            text_hash=cleaned_hash,
+            features=features,
+            settings=match_settings(settings),
+            session=session,
+        )
+        if source:
+            dedup_repository.count_source_lines(
+                session, source=source, fingerprints=extracted.raw_line_fingerprints
+            )
+        session.execute(
+            text(
+                "UPDATE articles SET status = 'done', error = NULL, processed_at = now(), "
+                "updated_at = now() WHERE id = :id"
+            ),
+            {"id": article_id},
+        )
+        session.commit()
+    outcomes["done"] += 1
+    outcomes["done:" + assignment.match_kind.value] += 1
+    log.info(
+        "article %s -> story %s (%s, similarity %s)",
+        article_id,
+        assignment.story_id,
+        assignment.match_kind.value,
+        assignment.similarity,
+    )
+    return StepResult(StepOutcome.DONE, assignment.match_kind.value)
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    article_id: int
+    needs_fetch: bool
+
+
+def claim_stale_articles(
+    session: Session, *, older_than_s: int, limit: int = 1000
+) -> list[PendingArticle]:
+    """Articles queued or processing for too long: their message was lost (broker restart,
+    worker killed before acking). Touch them so concurrent sweepers don't both re-send."""
+    rows = session.execute(
+        text(
+            "UPDATE articles SET updated_at = now() WHERE id IN ("
+            "  SELECT id FROM articles WHERE status IN ('queued', 'processing') "
+            "  AND updated_at < now() - make_interval(secs => :age) "
+            "  ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+            ") RETURNING id, content IS NULL"
+        ),
+        {"age": older_than_s, "limit": limit},
+    ).all()
+    return [PendingArticle(int(r[0]), bool(r[1])) for r in rows]
+
+
+def pending_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(Article.id).where(
+                Article.status.in_([ArticleStatus.QUEUED.value, ArticleStatus.PROCESSING.value])
+            )
+        )
+    )

@@ -1,0 +1,53 @@
+"""Compare two processed articles with the same score the workers use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.dedup import repository
+from service.dedup.features import StoryFeatures
+from service.dedup.scoring import score_pair, smoothed_idf
+from service.models import Article
+
+
+class ArticleNotFound(LookupError):
+    pass
+
+
+class ArticleNotProcessed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Comparison:
+    similarity: float
+    same_story: bool
+    evidence: dict[str, Any]
+
+
+def _features(session: Session, article_id: int) -> tuple[Article, StoryFeatures]:
+    article = session.get(Article, article_id)
+    if article is None:
+        raise ArticleNotFound(f"no article {article_id}")
+    if article.features is None:
+        raise ArticleNotProcessed(f"article {article_id} is {article.status}, not processed")
+    return article, StoryFeatures.from_json(article.features)
+
+
+def compare_articles(session: Session, a_id: int, b_id: int, *, threshold: float) -> Comparison:
+    a, fa = _features(session, a_id)
+    b, fb = _features(session, b_id)
+    documents, frequencies = repository.document_frequencies(
+        session, set(fa.term_weights) | set(fb.term_weights)
+    )
+    match = score_pair(fa, fb, idf=lambda t: smoothed_idf(documents, frequencies.get(t, 0)))
+    evidence = match.evidence()
+    if a.published_at and b.published_at:
+        evidence["date_gap_days"] = abs((a.published_at - b.published_at).total_seconds()) / 86400
+    evidence["same_story_now"] = a.story_id is not None and a.story_id == b.story_id
+    return Comparison(
+        similarity=match.score, same_story=match.score >= threshold, evidence=evidence
+    )

@@ -1,0 +1,84 @@
+"""The read side: articles, stories and their members, as plain data for the API and CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from service.models import Article, Story
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    id: int
+    title: str | None
+    url: str | None
+    similarity: float | None
+    match: str | None
+    is_canonical: bool
+
+
+@dataclass(frozen=True)
+class StoryView:
+    id: int
+    canonical_article_id: int | None
+    size: int
+    created_at: datetime
+    articles: list[StoryMember]
+
+
+def get_article(session: Session, article_id: int) -> Article | None:
+    return session.get(Article, article_id)
+
+
+def _members(session: Session, story: Story) -> list[StoryMember]:
+    rows = session.execute(
+        select(Article.id, Article.title, Article.url, Article.similarity, Article.match_kind)
+        .where(Article.story_id == story.id)
+        .order_by(Article.id)
+    ).all()
+    members = [
+        StoryMember(
+            id=r.id,
+            title=r.title,
+            url=r.url,
+            similarity=1.0 if r.id == story.canonical_article_id else r.similarity,
+            match=r.match_kind,
+            is_canonical=r.id == story.canonical_article_id,
+        )
+        for r in rows
+    ]
+    # Canonical first, then in arrival order.
+    members.sort(key=lambda m: (not m.is_canonical, m.id))
+    return members
+
+
+def get_story(session: Session, story_id: int) -> StoryView | None:
+    story = session.get(Story, story_id)
+    if story is None:
+        return None
+    return StoryView(
+        story.id, story.canonical_article_id, story.size, story.created_at, _members(session, story)
+    )
+
+
+def list_stories(
+    session: Session, *, min_size: int = 1, limit: int = 50, before_id: int | None = None
+) -> list[StoryView]:
+    """Newest first; `before_id` is the cursor (story ids grow with time)."""
+    query = select(Story).where(Story.size >= min_size).order_by(Story.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(Story.id < before_id)
+    stories = session.scalars(query).all()
+    return [
+        StoryView(s.id, s.canonical_article_id, s.size, s.created_at, _members(session, s))
+        for s in stories
+    ]
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(text("SELECT status, count(*) FROM articles GROUP BY status")).all()
+    return {str(r[0]): int(r[1]) for r in rows}

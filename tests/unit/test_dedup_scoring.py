@@ -1,0 +1,103 @@
+"""The verification score: symmetry, bounds, attributions, and the seeds' stories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import justext
+import pytest
+
+from service.dedup.features import StoryFeatures, extract_features
+from service.dedup.scoring import (
+    DEFAULT_SAME_STORY_THRESHOLD,
+    score_pair,
+    smoothed_idf,
+)
+
+FRENCH = frozenset(w.casefold() for w in justext.get_stoplist("French"))
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+def flat_idf(term: str) -> float:
+    return 1.0
+
+
+def features(title: str, text: str) -> StoryFeatures:
+    return extract_features(title, text, stopwords=FRENCH, language="fr")
+
+
+A = features(
+    "Poutine a proposé à Biden des bases en Asie centrale",
+    "Vladimir Poutine a proposé à Joe Biden d'utiliser des bases, "
+    "a rapporté le journal Kommersant.",
+)
+B = features(
+    "Biden et les bases russes",
+    "Poutine aurait offert à Biden des bases au Tadjikistan, écrit Kommersant, citant des sources.",
+)
+
+
+def test_symmetric_and_bounded() -> None:
+    ab = score_pair(A, B, idf=flat_idf).score
+    assert ab == pytest.approx(score_pair(B, A, idf=flat_idf).score)
+    assert 0.0 <= ab <= 1.0
+
+
+def test_identical_articles_score_high() -> None:
+    assert score_pair(A, A, idf=flat_idf).score >= 0.95
+
+
+def test_shared_attribution_beats_conflicting_one() -> None:
+    conflicting = features(
+        "Biden et les bases russes",
+        "Poutine aurait offert à Biden des bases au Tadjikistan, selon le WSJ, citant des sources.",
+    )
+    shared = score_pair(A, B, idf=flat_idf)
+    other = score_pair(A, conflicting, idf=flat_idf)
+    assert shared.shared_attributions == ("kommersant",)
+    assert other.conflicting_attributions is not None
+    assert shared.score > other.score
+    assert shared.evidence()["shared_attributions"] == ["kommersant"]
+
+
+def test_smoothed_idf_decreases_with_frequency() -> None:
+    assert smoothed_idf(100, 1) > smoothed_idf(100, 50) > 0
+
+
+def clean_seed(raw: str) -> tuple[str, str]:
+    """Crude cleaning: footnotes, calls to join, cross-links, headers, URLs, the date line."""
+    lines = []
+    for line in raw.replace("\u00a0", " ").splitlines():
+        line = line.strip()
+        if (
+            not line
+            or line.startswith(("*", "Rejoignez", "Lire aussi", "|"))
+            or "http" in line
+            or (line.isupper() and len(line.split()) <= 6)
+        ):
+            continue
+        lines.append(line)
+    return lines[0], "\n".join(line for line in lines[1:] if line != lines[0])
+
+
+def test_seeds_only_000_and_002_are_one_story() -> None:
+    seeds = {
+        path.name[:3]: features(*clean_seed(path.read_text(encoding="utf-8")))
+        for path in sorted(SEEDS.glob("*.txt"))
+    }
+    df: Counter[str] = Counter()
+    for f in seeds.values():
+        df.update(f.term_weights.keys())
+
+    def idf(term: str) -> float:
+        return smoothed_idf(len(seeds), df[term])
+
+    ids = sorted(seeds)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            score = score_pair(seeds[a], seeds[b], idf=idf).score
+            if (a, b) == ("000", "002"):
+                assert score >= DEFAULT_SAME_STORY_THRESHOLD, (a, b, score)
+            else:
+                assert score < DEFAULT_SAME_STORY_THRESHOLD, (a, b, score)

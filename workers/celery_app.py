@@ -1,0 +1,63 @@
+"""The Celery app: Redis broker, acks-late, one message at a time, time limits under the
+broker's visibility timeout. Results are not stored: PostgreSQL holds every article's state."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu.entity import Queue
+
+from service.settings import get_settings
+
+FETCH_QUEUE = "fetch"  # I/O bound: many concurrent slots pay off
+PROCESS_QUEUE = "process"  # CPU bound: one slot per core
+
+# Redis redelivers an unacknowledged message after this long; every task limit is far below it
+# so a slow task is never delivered twice while still running.
+VISIBILITY_TIMEOUT_S = 3600
+
+
+def broker_url(redis_url: str) -> str:
+    """kombu spells unix sockets redis+socket://; redis-py spells them unix://."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def create_celery_app() -> Celery:
+    settings = get_settings()
+    app = Celery(
+        "newsdedup",
+        broker=broker_url(settings.redis_url or "redis://127.0.0.1:6379/0"),
+        include=["workers.tasks"],
+    )
+    app.conf.update(
+        task_acks_late=True,
+        # A task whose worker process died is re-queued instead of acknowledged.
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_soft_time_limit=settings.task_soft_time_limit_s,
+        task_time_limit=settings.task_time_limit_s,
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_connection_retry_on_startup=True,
+        # Keep retrying the broker forever: a Redis restart must not kill the workers.
+        broker_connection_max_retries=None,
+        task_queues=(Queue(FETCH_QUEUE), Queue(PROCESS_QUEUE)),
+        task_default_queue=PROCESS_QUEUE,
+        task_routes={
+            "newsdedup.fetch_article": {"queue": FETCH_QUEUE},
+            "newsdedup.process_article": {"queue": PROCESS_QUEUE},
+            "newsdedup.sweep_stale_articles": {"queue": PROCESS_QUEUE},
+        },
+        beat_schedule={
+            "sweep-stale-articles": {
+                "task": "newsdedup.sweep_stale_articles",
+                "schedule": float(settings.sweep_interval_s),
+            }
+        },
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+app = create_celery_app()
