@@ -52,28 +52,77 @@ _COPYRIGHT_MAX_WORDS = 40
 # --- "read also" cross-links -------------------------------------------------------------------
 _CROSS_LINK_MARKERS = (
     # fr
-    "lire aussi", "à lire aussi", "a lire aussi", "lire également", "à lire également", "à lire",
-    "voir aussi", "à voir aussi", "sur le même sujet", "lire la suite",
+    "lire aussi",
+    "à lire aussi",
+    "a lire aussi",
+    "lire également",
+    "à lire également",
+    "à lire",
+    "voir aussi",
+    "à voir aussi",
+    "sur le même sujet",
+    "lire la suite",
     # en
-    "read more", "read also", "also read", "see also", "related", "related articles",
-    "related article", "related stories", "related story", "recommended", "more on this",
-    "read next", "watch",
+    "read more",
+    "read also",
+    "also read",
+    "see also",
+    "related",
+    "related articles",
+    "related article",
+    "related stories",
+    "related story",
+    "recommended",
+    "more on this",
+    "read next",
+    "watch",
     # de
-    "lesen sie auch", "lesen sie mehr", "auch interessant", "mehr zum thema", "siehe auch",
-    "weiterlesen", "das könnte sie auch interessieren",
+    "lesen sie auch",
+    "lesen sie mehr",
+    "auch interessant",
+    "mehr zum thema",
+    "siehe auch",
+    "weiterlesen",
+    "das könnte sie auch interessieren",
     # es
-    "lea también", "lee también", "leer más", "ver también", "te puede interesar",
-    "le puede interesar", "noticia relacionada", "noticias relacionadas", "relacionado",
+    "lea también",
+    "lee también",
+    "leer más",
+    "ver también",
+    "te puede interesar",
+    "le puede interesar",
+    "noticia relacionada",
+    "noticias relacionadas",
+    "relacionado",
     "relacionada",
     # pl
-    "czytaj też", "czytaj także", "czytaj więcej", "czytaj dalej", "zobacz też", "zobacz także",
-    "przeczytaj też", "przeczytaj także", "polecamy",
+    "czytaj też",
+    "czytaj także",
+    "czytaj więcej",
+    "czytaj dalej",
+    "zobacz też",
+    "zobacz także",
+    "przeczytaj też",
+    "przeczytaj także",
+    "polecamy",
     # tr
-    "ayrıca okuyun", "ayrıca bakınız", "bunu da okuyun", "ilgili haber", "ilgili haberler",
-    "devamını oku", "ilginizi çekebilir",
+    "ayrıca okuyun",
+    "ayrıca bakınız",
+    "bunu da okuyun",
+    "ilgili haber",
+    "ilgili haberler",
+    "devamını oku",
+    "ilginizi çekebilir",
     # ar
-    "اقرأ أيضا", "اقرأ أيضاً", "إقرأ أيضا", "إقرأ أيضاً", "اقرأ ايضا", "شاهد أيضا", "اقرأ المزيد",
-    "مواضيع ذات صلة", "ذات صلة",
+    "اقرأ أيضا",
+    "اقرأ أيضاً",
+    "إقرأ أيضا",
+    "إقرأ أيضاً",
+    "اقرأ ايضا",
+    "شاهد أيضا",
+    "اقرأ المزيد",
+    "مواضيع ذات صلة",
+    "ذات صلة",
 )
 _CROSS_LINK_RE = re.compile(
     r"^[\[(«\"“]?\s*(?:"
@@ -110,10 +159,12 @@ _SHARE_BAR_MAX_WORDS = 12
 
 # --- teasers and bylines -----------------------------------------------------------------------
 _DATE = rf"(?:{NUMERIC_DATE}|{TEXTUAL_DATE})"
-# "..., 28.09.2021, Sputnik France": a line signed off with a date and an outlet name.
-_BYLINE_END_RE = re.compile(rf"{_DATE}\s*,\s*[^\W\d_][\w .&'’-]{{0,40}}$", re.IGNORECASE)
-# Date (at most "30 septiembre 2021"), comma, outlet name (at most 40 characters).
-_BYLINE_TAIL_CHARS = 80
+# "..., 28.09.2021, Sputnik France": a line signed off with a date and an outlet name (a few
+# words, at most 40 characters).
+_OUTLET_NAME_RE = re.compile(r"\s*[^\W\d_][\w .&'’-]{0,40}")
+_DATE_AT_END_RE = re.compile(rf"{_DATE}$", re.IGNORECASE)
+# Longer than the longest written date ("30 de septiembre de 2021", "30 października 2021").
+_LONGEST_DATE_CHARS = 30
 # "...accueillir des militaires... 28.09.2021": a truncated lead followed by its date.
 _ELLIPSIS_RE = re.compile(r"\.\.\.|…")
 _TEASER_RE = re.compile(rf"(?:\.\.\.|…)\s*[(\[]?\s*{_DATE}", re.IGNORECASE)
@@ -173,12 +224,17 @@ def is_social_call_to_action(line: str) -> bool:
 def is_teaser_or_byline(line: str) -> bool:
     if word_count(line) > _TEASER_MAX_WORDS:
         return False
-    # The date patterns are long alternations: only try them where they can start.
-    if _BYLINE_END_RE.search(line[-_BYLINE_TAIL_CHARS:]):
+    # The date patterns are long alternations: only try them where they can match.
+    head, comma, outlet = line.rpartition(",")
+    head = head.rstrip()
+    if (
+        comma
+        and head[-1:].isdigit()
+        and _OUTLET_NAME_RE.fullmatch(outlet)
+        and _DATE_AT_END_RE.search(head[-_LONGEST_DATE_CHARS:])
+    ):
         return True
-    return any(
-        _TEASER_RE.match(line, ellipsis.start()) for ellipsis in _ELLIPSIS_RE.finditer(line)
-    )
+    return any(_TEASER_RE.match(line, ellipsis.start()) for ellipsis in _ELLIPSIS_RE.finditer(line))
 
 
 def is_footnote_line(line: str) -> bool:

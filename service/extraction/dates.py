@@ -11,80 +11,80 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-# Month names (full, abbreviated and, for Polish, genitive) -> month number.
-_MONTH_NAMES: dict[int, tuple[str, ...]] = {
-    1: ("january", "jan", "janvier", "janv", "januar", "jänner", "enero", "ene", "styczeń",
-        "stycznia", "sty", "ocak", "يناير", "كانون الثاني"),
-    2: ("february", "feb", "février", "fevrier", "févr", "februar", "febrero", "luty", "lutego",
-        "lut", "şubat", "subat", "فبراير", "شباط"),
-    3: ("march", "mar", "mars", "märz", "maerz", "mär", "marzo", "marzec", "marca", "mart",
-        "مارس", "آذار"),
-    4: ("april", "apr", "avril", "avr", "abril", "abr", "kwiecień", "kwietnia", "kwi", "nisan",
-        "أبريل", "ابريل", "نيسان"),
-    5: ("may", "mai", "mayo", "maj", "maja", "mayıs", "mayis", "مايو", "أيار"),
-    6: ("june", "jun", "juin", "juni", "junio", "czerwiec", "czerwca", "cze", "haziran",
-        "يونيو", "حزيران"),
-    7: ("july", "jul", "juillet", "juil", "juli", "julio", "lipiec", "lipca", "lip", "temmuz",
-        "يوليو", "تموز"),
-    8: ("august", "aug", "août", "aout", "agosto", "ago", "sierpień", "sierpnia", "sie",
-        "ağustos", "agustos", "أغسطس", "اغسطس", "آب"),
-    9: ("september", "sep", "sept", "septembre", "septiembre", "setiembre", "wrzesień",
-        "września", "wrz", "eylül", "eylul", "سبتمبر", "أيلول"),
-    10: ("october", "oct", "octobre", "oktober", "okt", "octubre", "październik", "października",
-         "paź", "ekim", "أكتوبر", "اكتوبر", "تشرين الأول"),
-    11: ("november", "nov", "novembre", "noviembre", "listopad", "listopada", "lis", "kasım",
-         "kasim", "نوفمبر", "تشرين الثاني"),
-    12: ("december", "dec", "décembre", "decembre", "déc", "dezember", "dez", "diciembre", "dic",
-         "grudzień", "grudnia", "gru", "aralık", "aralik", "ديسمبر", "كانون الأول"),
-}
+# One row per spelling, January to December: full names, abbreviations, Polish genitives,
+# Turkish without diacritics, Levantine Arabic names.
+_MONTH_ROWS: tuple[tuple[str, ...], ...] = (
+    ("january", "february", "march", "april", "may", "june",
+     "july", "august", "september", "october", "november", "december"),
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ("janvier", "février", "mars", "avril", "mai", "juin",
+     "juillet", "août", "septembre", "octobre", "novembre", "décembre"),
+    ("janv", "févr", "mars", "avr", "mai", "juin", "juil", "aout", "sept", "oct", "nov", "déc"),
+    ("januar", "februar", "märz", "april", "mai", "juni",
+     "juli", "august", "september", "oktober", "november", "dezember"),
+    ("jänner", "feb", "mär", "apr", "mai", "jun", "jul", "aug", "sept", "okt", "nov", "dez"),
+    ("enero", "febrero", "marzo", "abril", "mayo", "junio",
+     "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"),
+    ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "setiembre", "oct", "nov", "dic"),
+    ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec",
+     "lipiec", "sierpień", "wrzesień", "październik", "listopad", "grudzień"),
+    ("stycznia", "lutego", "marca", "kwietnia", "maja", "czerwca",
+     "lipca", "sierpnia", "września", "października", "listopada", "grudnia"),
+    ("ocak", "şubat", "mart", "nisan", "mayıs", "haziran",
+     "temmuz", "ağustos", "eylül", "ekim", "kasım", "aralık"),
+    ("ocak", "subat", "mart", "nisan", "mayis", "haziran",
+     "temmuz", "agustos", "eylul", "ekim", "kasim", "aralik"),
+    ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+     "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"),
+    ("كانون الثاني", "شباط", "آذار", "نيسان", "أيار", "حزيران",
+     "تموز", "آب", "أيلول", "تشرين الأول", "تشرين الثاني", "كانون الأول"),
+)  # fmt: skip
 
 MONTHS: dict[str, int] = {
-    name: number for number, names in _MONTH_NAMES.items() for name in names
+    name: number for row in _MONTH_ROWS for number, name in enumerate(row, start=1)
 }
 
-_WEEKDAYS = frozenset(
-    (
-        "monday mon tuesday tue tues wednesday wed thursday thu thur thurs friday fri saturday sat "
-        "sunday sun lundi mardi mercredi jeudi vendredi samedi dimanche montag dienstag mittwoch "
-        "donnerstag freitag samstag sonnabend sonntag lunes martes miércoles miercoles jueves "
-        "viernes sábado sabado domingo poniedziałek wtorek środa czwartek piątek sobota niedziela "
-        "pazartesi salı sali çarşamba carsamba perşembe persembe cuma cumartesi pazar "
-        "الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة السبت"
-    ).split()
-)
+_WEEKDAYS = frozenset((
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend", "sonntag",
+    "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo",
+    "poniedziałek", "wtorek", "środa", "czwartek", "piątek", "sobota", "niedziela",
+    "pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar",
+    "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت",
+))  # fmt: skip
 
 # Words that sit on date stamps besides month and weekday names: "Updated 3 Jan 2020, 5:07 PM GMT".
-_DATE_LABELS = frozenset(
-    (
-        "date published updated posted modified last am pm gmt utc cet cest est edt pst pdt bst "
-        "publié publie mis jour modifié le à h "
-        "veröffentlicht aktualisiert aktualisierung stand uhr um "
-        "publicado actualizado actualización a las "
-        "opublikowano aktualizacja godz "
-        "yayınlanma yayınlandı güncellendi güncelleme tarihi saat "
-        "نشر بتاريخ تحديث آخر"
-    ).split()
-)
+_DATE_LABELS = frozenset((
+    "date", "published", "updated", "posted", "modified", "last",
+    "am", "pm", "gmt", "utc", "cet", "cest", "est", "edt", "pst", "pdt", "bst",
+    "publié", "publie", "mis", "jour", "modifié",
+    "veröffentlicht", "aktualisiert", "aktualisierung", "stand", "uhr",
+    "publicado", "actualizado", "actualización", "las",
+    "opublikowano", "aktualizacja", "godz",
+    "yayınlanma", "yayınlandı", "güncellendi", "güncelleme", "tarihi", "saat",
+    "نشر", "بتاريخ", "تحديث", "آخر",
+))  # fmt: skip
 
-DATE_WORDS: frozenset[str] = frozenset(
-    word for name in MONTHS for word in name.split()
-) | _WEEKDAYS | _DATE_LABELS
+DATE_WORDS: frozenset[str] = (
+    frozenset(word for name in MONTHS for word in name.split()) | _WEEKDAYS | _DATE_LABELS
+)
 
 NUMERIC_DATE = r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2}))"
 _NUMERIC_DATE_RE = re.compile(NUMERIC_DATE)
 _YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _TIME_RE = re.compile(r"(?<!\d)\d{1,2}[:h]\d{2}(?!\d)")
 
-_month_alternatives = "|".join(
-    re.escape(name) for name in sorted(MONTHS, key=len, reverse=True)
-)
-# "19 October 2021", "3. Januar 2020", "October 19, 2021"
+_month_alternatives = "|".join(re.escape(name) for name in sorted(MONTHS, key=len, reverse=True))
+# "19 October 2021", "3. Januar 2020", "28 de septiembre de 2021", "October 19, 2021"
 TEXTUAL_DATE = (
-    rf"(?:\d{{1,2}}\.?\s+(?:{_month_alternatives})\.?,?\s+\d{{4}}"
+    rf"(?:\d{{1,2}}\.?\s+(?:de\s+)?(?:{_month_alternatives})\.?,?\s+(?:de\s+)?\d{{4}}"
     rf"|(?:{_month_alternatives})\.?\s+\d{{1,2}},?\s+\d{{4}})"
 )
 _DAY_MONTH_YEAR_RE = re.compile(
-    rf"(?<!\w)(\d{{1,2}})\.?\s+({_month_alternatives})\.?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+    rf"(?<!\w)(\d{{1,2}})\.?\s+(?:de\s+)?({_month_alternatives})\.?,?\s+(?:de\s+)?(\d{{4}})(?!\d)",
+    re.IGNORECASE,
 )
 _MONTH_DAY_YEAR_RE = re.compile(
     rf"(?<!\w)({_month_alternatives})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})(?!\d)", re.IGNORECASE
@@ -109,9 +109,7 @@ def _fold(text: str) -> str:
 
 def has_date(text: str) -> bool:
     """True if the text contains a year, a numeric date or a clock time."""
-    return bool(
-        _YEAR_RE.search(text) or _NUMERIC_DATE_RE.search(text) or _TIME_RE.search(text)
-    )
+    return bool(_YEAR_RE.search(text) or _NUMERIC_DATE_RE.search(text) or _TIME_RE.search(text))
 
 
 def is_date_only(line: str) -> bool:

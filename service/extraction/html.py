@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from datetime import UTC, datetime
+
 import trafilatura
 from lxml import etree
 from trafilatura.settings import Document

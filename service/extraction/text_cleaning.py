@@ -115,7 +115,7 @@ class _Line:
 
 
 def _infer_title(lines: Sequence[_Line]) -> str | None:
-    """The first line that is not boilerplate, if it is shaped like a headline and a body follows."""
+    """The first non-boilerplate line, if it is shaped like a headline and a body follows."""
     content = [line for line in lines if line.kind is None and not line.learned]
     if len(content) < 2 or not _looks_like_title(content[0].text):
         return None
@@ -155,12 +155,12 @@ def clean_paragraphs(
     and must not mistake a first paragraph for a headline).
     """
     normalised = normalise_whitespace(raw)
-    lines = [
-        _Line(text, fingerprint, classify_line(text), fingerprint in known_boilerplate)
-        for text in normalised.split("\n")
-        if text
-        for fingerprint in (line_fingerprint(text),)
-    ]
+    lines: list[_Line] = []
+    for text in normalised.split("\n"):
+        if text:
+            fingerprint = line_fingerprint(text)
+            learned = fingerprint in known_boilerplate
+            lines.append(_Line(text, fingerprint, classify_line(text), learned))
     raw_fingerprints = tuple(dict.fromkeys(line.fingerprint for line in lines))
 
     if title is not None:

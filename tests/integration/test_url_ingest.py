@@ -57,7 +57,11 @@ def test_same_article_under_two_urls_with_different_chrome_is_one_story(
 
     assert [final[i]["status"] for i in ids] == ["done", "done"], final
     assert final[ids[0]]["story_id"] == final[ids[1]]["story_id"]
-    assert final[ids[1]]["match"] in ("near_copy", "exact")
+    # Two workers race; whichever finishes first is the canonical article.
+    assert sorted(final[i]["match"] for i in ids) in (
+        ["canonical", "near_copy"],
+        ["canonical", "exact"],
+    )
     assert "Subscribe to our newsletter" not in final[ids[1]]["text"]
     assert final[ids[0]]["title"]
 

@@ -21,7 +21,8 @@ SCHEME = SignatureScheme(num_perm=128, bands=64)
 def test_band_keys_are_stable_across_calls_and_fit_postgres_bigint() -> None:
     values = minhash_values({"t:kommersant", "n:poutine", "n:biden"}, SCHEME)
     keys = band_keys(values, SCHEME)
-    assert keys == band_keys(minhash_values({"n:biden", "n:poutine", "t:kommersant"}, SCHEME), SCHEME)
+    reordered = minhash_values({"n:biden", "n:poutine", "t:kommersant"}, SCHEME)
+    assert keys == band_keys(reordered, SCHEME)
     assert all(-(2**63) <= k < 2**63 for k in keys)
     assert len(keys) == 64
 
@@ -51,8 +52,10 @@ def test_scheme_records_the_datasketch_version() -> None:
 
 
 def test_near_copies_share_most_five_word_shingles_and_rewrites_few() -> None:
-    original = "the council voted on tuesday to raise the budget for roads and schools by ten percent"
+    original = (
+        "the council voted on tuesday to raise the budget for roads and schools by 10 percent"
+    )
     copy = original + " officials said"
-    rewrite = "on tuesday councillors approved a ten percent rise in spending on schools and roads"
+    rewrite = "on tuesday councillors approved a 10 percent rise in spending on schools and roads"
     assert shingle_jaccard(original, copy) > 0.7
     assert shingle_jaccard(original, rewrite) < 0.1
