@@ -28,7 +28,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -43,6 +42,15 @@ from service.dedup.scoring import (  # noqa: E402
     smoothed_idf,
 )
 from service.dedup.signature import SignatureScheme, band_keys, minhash_values  # noqa: E402
+from service.evaluation.metrics import (  # noqa: E402
+    NEGATIVE_MIN_OVERALL,
+    POSITIVE_MAX_OVERALL,
+    Pair,
+    baseline,
+    pearson,
+    prf,
+    same_story_rows,
+)
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "eval" / "semeval_dev.jsonl"
 SEEDS_DIR = ROOT / "seeds"
@@ -53,15 +61,7 @@ MAX_CANDIDATES = 50
 # Fixed shuffle seed: the ingest order matters (IDF so far, which article founds a story), and a
 # fixed seed makes runs comparable.
 SHUFFLE_SEED = 20240601
-# Labels: annotators' mean 1 (same story) .. 4 (unrelated); the task's clear cases.
-POSITIVE_MAX_OVERALL = 1.5
-NEGATIVE_MIN_OVERALL = 3.0
 CV_FOLDS = 5
-# text-dedup's news configuration (its MinHash defaults for news: word bigrams, 256 permutations,
-# LSH threshold 0.45).
-BASELINE_NGRAM = 2
-BASELINE_NUM_PERM = 256
-BASELINE_THRESHOLD = 0.45
 
 # Languages the local stoplist detector chooses among: the dev set's and the seeds' languages,
 # plus the other large news languages, so a stray text does not land on an obscure stoplist.
@@ -210,85 +210,7 @@ class Store:
         return story
 
 
-# --- metrics -------------------------------------------------------------------------------
-
-
-@dataclass
-class Pair:
-    pair_id: str
-    id1: str
-    id2: str
-    lang1: str
-    lang2: str
-    overall: float
-
-    @property
-    def clear_label(self) -> bool | None:
-        if self.overall <= POSITIVE_MAX_OVERALL:
-            return True
-        if self.overall >= NEGATIVE_MIN_OVERALL:
-            return False
-        return None
-
-
-def prf(predicted: Sequence[bool], actual: Sequence[bool]) -> tuple[float, float, float]:
-    tp = sum(p and a for p, a in zip(predicted, actual, strict=True))
-    fp = sum(p and not a for p, a in zip(predicted, actual, strict=True))
-    fn = sum(a and not p for p, a in zip(predicted, actual, strict=True))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
-    if len(xs) < 3 or np.std(xs) == 0 or np.std(ys) == 0:
-        return float("nan")
-    return float(np.corrcoef(xs, ys)[0, 1])
-
-
-def same_story_rows(
-    pairs: Sequence[Pair], story_of: dict[str, int]
-) -> tuple[list[bool], list[bool], list[Pair]]:
-    clear = [p for p in pairs if p.clear_label is not None]
-    predicted = [story_of[p.id1] == story_of[p.id2] for p in clear]
-    actual = [bool(p.clear_label) for p in clear]
-    return predicted, actual, clear
-
-
-# --- baseline: text-dedup news config ------------------------------------------------------
-
-
-def baseline(articles: Sequence[Article]) -> tuple[dict[str, int], dict[str, Any]]:
-    from datasketch import MinHash, MinHashLSH
-
-    non_word = re.compile(r"\W+")
-    lsh = MinHashLSH(threshold=BASELINE_THRESHOLD, num_perm=BASELINE_NUM_PERM)
-    hashes: dict[str, Any] = {}
-    for article in articles:
-        words = [w for w in non_word.split((article.title + " " + article.text).lower()) if w]
-        grams = {
-            " ".join(words[i : i + BASELINE_NGRAM]).encode("utf-8")
-            for i in range(max(1, len(words) - BASELINE_NGRAM + 1))
-        }
-        minhash = MinHash(num_perm=BASELINE_NUM_PERM)
-        minhash.update_batch(sorted(grams))
-        hashes[article.article_id] = minhash
-        lsh.insert(article.article_id, minhash)
-    parent = {a: a for a in hashes}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for article_id, minhash in hashes.items():
-        for other in lsh.query(minhash):
-            parent[find(other)] = find(article_id)
-    roots = {a: find(a) for a in hashes}
-    numbering = {root: i for i, root in enumerate(dict.fromkeys(roots.values()))}
-    return {a: numbering[r] for a, r in roots.items()}, hashes
+# --- metrics: service.evaluation.metrics (shared with `newsdedup eval pairs`) -------------
 
 
 # --- cross-validated refit of the score's weights ----------------------------------------

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     # A batch is one transaction; 1,000 rows commit in well under a second.
     max_batch_articles: int = 1000
+    # Past this many accepted-but-unfinished articles the API answers 429: about an hour of
+    # work for two workers, and far below what PostgreSQL or Redis would struggle to hold.
+    max_backlog: int = 200_000
+    # Per-client token bucket on the ingest routes, counted in articles: 200/s sustained with
+    # bursts of one full batch. 0 disables it.
+    rate_limit_articles_per_s: float = 200.0
+    rate_limit_burst_articles: float = 2000.0
 
     # --- fetching ----------------------------------------------------------------------
     # Off by default: loopback is where local admin interfaces live. Tests and local demos

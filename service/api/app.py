@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -10,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.api.routes import router
+from service.api.routes import TooBusy, router
 from service.ingest import TaskQueue
 from service.settings import get_settings
 
@@ -98,6 +99,14 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
             {"detail": "database unavailable, retry later"},
             status_code=503,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(TooBusy)
+    async def too_busy(request: Request, exc: TooBusy) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.reason},
+            status_code=429,
+            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))},
         )
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

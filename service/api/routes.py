@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import redis
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from service.api.schemas import (
 )
 from service.db import get_session_factory
 from service.fetching import URLRefused, check_url_syntax
-from service.ingest import NewArticle, TaskQueue, enqueue_accepted, record_articles
+from service.ingest import NewArticle, TaskQueue, enqueue_accepted, guards, record_articles
 from service.settings import Settings, get_settings
 from service.stories import compare as story_compare
 from service.stories import queries
@@ -71,42 +71,136 @@ def _to_new_article(item: ArticleIn, settings: Settings) -> NewArticle:
     )
 
 
+class TooBusy(Exception):
+    """Back-pressure: the client should retry after `retry_after_s`."""
+
+    def __init__(self, reason: str, retry_after_s: float) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+def _client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _rate_limiter(request: Request, settings: Settings) -> guards.RateLimiter:
+    limiter: guards.RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = guards.RateLimiter(
+            settings.rate_limit_articles_per_s, settings.rate_limit_burst_articles
+        )
+        request.app.state.rate_limiter = limiter
+    return limiter
+
+
+def _accept(
+    items: list[ArticleIn],
+    *,
+    request: Request,
+    session: Session,
+    settings: Settings,
+    idempotency_key: str | None,
+    body_for_hash: str,
+) -> list[AcceptedOut]:
+    """Validate, apply the guards, record, commit, then enqueue."""
+    new = [_to_new_article(item, settings) for item in items]
+    body_hash = guards.request_hash(body_for_hash.encode())
+    if idempotency_key is not None:
+        guards.lock_idempotency_key(session, idempotency_key)
+        try:
+            known = guards.find_idempotent_result(session, idempotency_key, body_hash)
+        except guards.IdempotencyConflict as conflict:
+            raise HTTPException(422, str(conflict)) from conflict
+        if known is not None:
+            statuses = guards.article_statuses(session, known)
+            session.rollback()
+            return [AcceptedOut(id=i, status=statuses.get(i, "queued")) for i in known]
+
+    wait_s = _rate_limiter(request, settings).acquire(_client_key(request), cost=len(items))
+    if wait_s > 0:
+        raise TooBusy("rate limit exceeded for this client", wait_s)
+    if guards.backlog_size(session) + len(items) > settings.max_backlog:
+        raise TooBusy(f"backlog over {settings.max_backlog} articles; workers are catching up", 30)
+
+    accepted = record_articles(new, session=session)
+    if idempotency_key is not None:
+        guards.remember_idempotent_result(
+            session, idempotency_key, body_hash, [a.id for a in accepted]
+        )
+    session.commit()
+    enqueue_accepted(accepted, queue=_task_queue(request))
+    return [AcceptedOut(id=a.id, status=a.status) for a in accepted]
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retries with the same key and body get the same articles back.",
+    ),
+]
+INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
+
+
 @router.post(
     "/articles",
     status_code=202,
     response_model=AcceptedOut,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=INGEST_RESPONSES,
     tags=["ingest"],
 )
 def post_article(
-    item: ArticleIn, request: Request, session: SessionDep, settings: SettingsDep
+    item: ArticleIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> AcceptedOut:
     """Accept one article: a URL to fetch, or text/HTML to process as given."""
-    new = _to_new_article(item, settings)
-    accepted = record_articles([new], session=session)
-    session.commit()
-    enqueue_accepted(accepted, queue=_task_queue(request))
-    return AcceptedOut(id=accepted[0].id, status=accepted[0].status)
+    accepted = _accept(
+        [item],
+        request=request,
+        session=session,
+        settings=settings,
+        idempotency_key=idempotency_key,
+        body_for_hash="single:" + item.model_dump_json(),
+    )
+    return accepted[0]
 
 
 @router.post(
     "/articles/batch",
     status_code=202,
     response_model=BatchAcceptedOut,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses=INGEST_RESPONSES,
     tags=["ingest"],
 )
 def post_article_batch(
-    batch: ArticleBatchIn, request: Request, session: SessionDep, settings: SettingsDep
+    batch: ArticleBatchIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> BatchAcceptedOut:
     """Accept up to 1,000 articles in one request; answers in request order."""
     if len(batch.articles) > settings.max_batch_articles:
         raise HTTPException(422, f"a batch holds at most {settings.max_batch_articles} articles")
-    new = [_to_new_article(item, settings) for item in batch.articles]
-    accepted = record_articles(new, session=session)
-    session.commit()
-    enqueue_accepted(accepted, queue=_task_queue(request))
-    return BatchAcceptedOut(articles=[AcceptedOut(id=a.id, status=a.status) for a in accepted])
+    accepted = _accept(
+        batch.articles,
+        request=request,
+        session=session,
+        settings=settings,
+        idempotency_key=idempotency_key,
+        body_for_hash="batch:" + batch.model_dump_json(),
+    )
+    return BatchAcceptedOut(articles=accepted)
 
 
 @router.get(

@@ -5,9 +5,10 @@ mined from each language's Wikipedia, which quotes English titles and names ever
 repairs make coverage a fair vote:
 - English words are removed from every other language's list (otherwise Finnish, Marathi or
   Uzbek, with thousands of entries that include "the", "and", "of", win on English text);
-- each list keeps only the words of its dominant script (Marathi's list is half Latin).
+- each list then keeps only the words of its dominant script (Marathi's is still half Latin).
 Measured on the dev set (1,934 distinct texts in en, de, es, tr, pl, ar, fr): 1 error on full
-texts (a Hindi text labelled "en"), 1.2% errors on 20-word excerpts, 6% on 10-word excerpts.
+texts (a Hindi text labelled "en"); of excerpts taken from the texts' middles, 0.2% of 40-word
+ones are misread, 1.2% of 20-word ones, 5% of 10-word ones.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ JUSTEXT_TO_ISO_639_1: dict[str, str] = {
 }  # fmt: skip
 
 # Below 20 words the vote is unreliable: on the dev set 20-word excerpts are misread 1.2% of
-# the time, 10-word ones 6%.
+# the time, 15-word ones 2.4%, 10-word ones 5%.
 MIN_WORDS_FOR_DETECTION = 20
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
@@ -82,6 +83,11 @@ def _stoplists() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
+def _stoplist_sizes() -> dict[str, int]:
+    return {code: len(words) for code, words in _stoplists().items()}
+
+
+@lru_cache(maxsize=1)
 def _languages_by_word() -> dict[str, tuple[str, ...]]:
     index: dict[str, list[str]] = defaultdict(list)
     for code, words in _stoplists().items():
@@ -116,5 +122,7 @@ def detect_language(text: str) -> str | None:
         votes.update(index.get(word, ()))
     if not votes:
         return None
-    # Ties go to the first language counted, i.e. the one whose stopword came first.
-    return votes.most_common(1)[0][0]
+    sizes = _stoplist_sizes()
+    # On a tie the smaller list wins: covering as much with fewer words is the stronger evidence
+    # (Spanish, 260 words, against Galician, 390, on a short Spanish text).
+    return max(votes, key=lambda code: (votes[code], -sizes[code]))

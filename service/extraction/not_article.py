@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 # Fewer words than this is no article: the dev set's texts under 20 words are all site headers
 # or slogans ("Venezuela News And Views / A blog about life under...") and its shortest real
@@ -85,9 +86,9 @@ _NOTICE_PATTERNS: dict[str, tuple[str, ...]] = {
         r"zaloguj", r"giriş yap", r"تسجيل الدخول",
     ),
 }  # fmt: skip
+# Matched against lower-cased text: re.IGNORECASE makes these alternations 3-4 times slower.
 _NOTICE_RES: dict[str, re.Pattern[str]] = {
-    kind: re.compile("|".join(patterns), re.IGNORECASE)
-    for kind, patterns in _NOTICE_PATTERNS.items()
+    kind: re.compile("|".join(patterns)) for kind, patterns in _NOTICE_PATTERNS.items()
 }
 
 _WORD_RE = re.compile(r"\w+")
@@ -96,29 +97,45 @@ _WORD_RE = re.compile(r"\w+")
 _SENTENCE_SPLIT_RE = re.compile(r"\n+|(?<=[.!?])\s+|(?<=[a-zß-ÿ]\.)(?=[A-ZÀ-Ý])")
 
 
+def _sentences(text: str) -> Iterator[str]:
+    """Sentences one at a time: the caller usually stops after the first few."""
+    start = 0
+    for boundary in _SENTENCE_SPLIT_RE.finditer(text):
+        yield text[start : boundary.start()]
+        start = boundary.end()
+    yield text[start:]
+
+
 def _words(text: str) -> int:
     return len(_WORD_RE.findall(text))
+
+
+def _notice_kind(text: str) -> str | None:
+    # The first listed kind wins: "log in to your subscriber account" is a paywall before it is
+    # a login form.
+    lowered = text.lower()
+    return next((kind for kind, pattern in _NOTICE_RES.items() if pattern.search(lowered)), None)
 
 
 def not_article_reason(title: str | None, text: str) -> str | None:
     """Why this page is not an article ("not an article: cookie or consent wall"), or None."""
     notice_words: Counter[str] = Counter()
-    # A notice in the title ("Access denied", "Subscribe to read") counts as one; the title's
-    # other words do not make an article.
-    for kind, pattern in _NOTICE_RES.items():
-        if title and pattern.search(title):
-            notice_words[kind] += 1
-            break
+    # A notice in the title ("Access denied", "Subscribe to read") counts; the title's other
+    # words do not make an article.
+    title_kind = _notice_kind(title) if title else None
+    if title_kind:
+        notice_words[title_kind] += 1
     words_beside_notices = 0
-    for sentence in _SENTENCE_SPLIT_RE.split(text):
-        kinds = [kind for kind, pattern in _NOTICE_RES.items() if pattern.search(sentence)]
-        if kinds:
-            # The first listed kind wins a sentence: "log in to your subscriber account" is a
-            # paywall before it is a login form.
-            notice_words[kinds[0]] += _words(sentence)
-        else:
-            words_beside_notices += _words(sentence)
-    if notice_words and words_beside_notices < MIN_WORDS_BESIDE_NOTICE:
+    for sentence in _sentences(text):
+        kind = _notice_kind(sentence)
+        if kind:
+            notice_words[kind] += _words(sentence)
+            continue
+        words_beside_notices += _words(sentence)
+        if words_beside_notices >= MIN_WORDS_BESIDE_NOTICE:
+            # Enough article text whatever follows: no need to read further.
+            return None
+    if notice_words:
         kind, _ = notice_words.most_common(1)[0]
         return f"not an article: {kind}"
     total_words = _words(text)

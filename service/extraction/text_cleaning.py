@@ -35,8 +35,8 @@ _WORD_RE = re.compile(r"\w+")
 # Headlines in the dev set run to 25 words; a longer first line is a lead paragraph.
 _TITLE_MAX_WORDS = 30
 # Headlines do not end with a full stop (12 of the dev set's 531 first lines do, and those are
-# leads or notices); "..." and "?" are fine.
-_SENTENCE_FULL_STOP_RE = re.compile(r"[^\W\d_]\.$|:$")
+# leads or notices) nor with a colon (a lead-in); "..." and "?" are fine.
+_NOT_A_HEADLINE_END_RE = re.compile(r"[^\W\d_]\.$|:$")
 # "Title | Outlet" or "Title - Outlet": a repeat of the title with the site's name appended.
 _TITLE_SUFFIX_MAX_WORDS = 6
 _TITLE_SUFFIX_SEPARATOR_RE = re.compile(r"\s*[|\-–—:·•/(]")
@@ -96,14 +96,15 @@ def _repeats_title(line: str, title_tokens: tuple[str, ...]) -> bool:
     if not 0 < extra <= _TITLE_SUFFIX_MAX_WORDS or tokens[: len(title_tokens)] != title_tokens:
         return False
     # Only a suffix set off by a separator is a site name; "Title, says minister" is a sentence.
+    folded = unicodedata.normalize("NFKC", line).casefold()
     title_pattern = r"\W*".join(re.escape(token) for token in title_tokens)
-    match = re.match(rf"\W*{title_pattern}", unicodedata.normalize("NFKC", line).casefold())
-    return match is not None and bool(_TITLE_SUFFIX_SEPARATOR_RE.match(line[match.end() :]))
+    match = re.match(rf"\W*{title_pattern}", folded)
+    return match is not None and bool(_TITLE_SUFFIX_SEPARATOR_RE.match(folded[match.end() :]))
 
 
 def _looks_like_title(line: str) -> bool:
     words = word_count(line)
-    return 0 < words <= _TITLE_MAX_WORDS and not _SENTENCE_FULL_STOP_RE.search(line)
+    return 0 < words <= _TITLE_MAX_WORDS and not _NOT_A_HEADLINE_END_RE.search(line)
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def clean_paragraphs(
     raw_fingerprints = tuple(dict.fromkeys(line.fingerprint for line in lines))
 
     if title is not None:
-        title = normalise_whitespace(title).replace("\n", " ").strip() or None
+        title = " ".join(normalise_whitespace(title).split()) or None
     if title is None and infer_title:
         title = _infer_title(lines)
     title_tokens = _title_tokens(title) if title else ()

@@ -34,7 +34,8 @@ from tests.integration.helpers import ServiceClient
 
 POSTGRES_IMAGE = "postgres:18.1-bookworm"
 REDIS_IMAGE = "redis:7.4.6-alpine"
-TEST_DATABASE = "newsdedup_test"
+# One database per test run, so runs sharing a server never drop each other's data.
+TEST_DATABASE = f"newsdedup_test_{os.getpid()}"
 
 # Small limits so the oversize tests stay fast; loopback allowed so workers fetch from the
 # local page server (the setting is off by default everywhere else).
@@ -45,6 +46,7 @@ STACK_ENV = {
     "NEWSDEDUP_FETCH_TOTAL_TIMEOUT_S": "10",
     "NEWSDEDUP_SWEEP_STALE_AFTER_S": "30",
     "NEWSDEDUP_SWEEP_INTERVAL_S": "10",
+    "NEWSDEDUP_MAX_BACKLOG": "5000",
 }
 
 
@@ -117,18 +119,18 @@ def backends() -> Iterator[Backends]:
 
 
 @pytest.fixture(scope="session")
-def database_url(backends: Backends) -> str:
+def database_url(backends: Backends) -> Iterator[str]:
     """A fresh test database, migrated to head with Alembic (never create_all)."""
-    admin = psycopg.connect(
-        _with_database(backends.admin_database_url, "postgres").replace("+psycopg", ""),
-        autocommit=True,
-    )
+    maintenance = _with_database(backends.admin_database_url, "postgres").replace("+psycopg", "")
+    admin = psycopg.connect(maintenance, autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
     admin.close()
     url = _with_database(backends.admin_database_url, TEST_DATABASE)
     migrate(url)
-    return url
+    yield url
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
 
 
 def _free_port() -> int:
@@ -175,7 +177,7 @@ def redis_client(url: str) -> redis.Redis:
 
 TABLES = (
     "article_signatures, lsh_bands, term_document_frequencies, corpus_counters, source_lines, "
-    "stories, articles"
+    "stories, articles, idempotency_keys"
 )
 
 

@@ -1,0 +1,223 @@
+"""Shared pieces of the benchmarks: the machine, a fresh embedded stack, percentiles, RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+DEV_SET = SHARED / "eval" / "semeval_dev.jsonl"
+EXTRACTION_BENCH = SHARED / "extraction-bench"
+
+
+def machine_summary() -> str:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gib = psutil.virtual_memory().total / 2**30
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        commit += " (+uncommitted changes)" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return (
+        f"machine: nproc={os.cpu_count()}, CPU {cpu}, RAM {ram_gib:.1f} GiB, "
+        f"Python {platform.python_version()}\ngit commit: {commit}"
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def rss_mib(processes: list[psutil.Process]) -> list[float]:
+    sizes = []
+    for process in processes:
+        try:
+            sizes.append(process.memory_info().rss / 2**20)
+        except psutil.NoSuchProcess:
+            continue
+    return sizes
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def postgres_processes() -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name"]):
+        name = process.info.get("name") or ""
+        if name.startswith("postgres"):
+            found.append(process)
+    return found
+
+
+@dataclass
+class Stack:
+    """A running newsdedup as `newsdedup up` runs it, in a temp dir."""
+
+    base_url: str
+    database_url: str
+    redis_url: str
+    api_pid: int
+    worker_pid: int
+    data_dir: Path
+    _cleanup: list[Any] = field(default_factory=list)
+
+    @property
+    def libpq_url(self) -> str:
+        return self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def worker_children(self) -> list[psutil.Process]:
+        """The worker's child processes: the prefork pool and the embedded beat."""
+        try:
+            return psutil.Process(self.worker_pid).children(recursive=False)
+        except psutil.NoSuchProcess:
+            return []
+
+    def pool_processes(self, workers: int) -> list[psutil.Process]:
+        """The pool processes are the children that did the work: the most CPU time."""
+        return sorted(self.worker_children(), key=lambda p: cpu_seconds([p]), reverse=True)[
+            :workers
+        ]
+
+    def pause_workers(self) -> None:
+        for process in process_tree(self.worker_pid):
+            process.send_signal(signal.SIGSTOP)
+
+    def resume_workers(self) -> None:
+        for process in process_tree(self.worker_pid):
+            process.send_signal(signal.SIGCONT)
+
+
+@contextmanager
+def running_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """Fresh embedded PostgreSQL + Redis, migrations, API and Celery workers; all stopped after."""
+    from service.stack import migrate, start_backends, start_processes, wait_for_http
+
+    with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
+        data_dir = Path(tmp)
+        backends = start_backends(data_dir, None, None)
+        running = None
+        try:
+            migrate(backends.database_url)
+            port = free_port()
+            env = {"NEWSDEDUP_FETCH_ALLOW_LOOPBACK": "true", **(extra_env or {})}
+            with open(data_dir / "service.log", "wb") as log_file:
+                running = _start_quietly(
+                    start_processes,
+                    log_file,
+                    backends.database_url,
+                    backends.redis_url,
+                    host="127.0.0.1",
+                    port=port,
+                    workers=workers,
+                    data_dir=data_dir,
+                    extra_env=env,
+                )
+            base_url = f"http://127.0.0.1:{port}"
+            wait_for_http(base_url + "/healthz", timeout_s=60)
+            api, worker = running.processes
+            stack = Stack(
+                base_url,
+                backends.database_url,
+                backends.redis_url,
+                api.pid,
+                worker.pid,
+                data_dir,
+            )
+            _wait_for_pool(stack, workers)
+            yield stack
+        finally:
+            if running is not None:
+                for process in running.processes:
+                    try:
+                        for p in process_tree(process.pid):
+                            p.send_signal(signal.SIGCONT)
+                    except psutil.Error:
+                        pass
+                running.stop()
+            backends.close()
+
+
+def _start_quietly(start: Any, log_file: Any, *args: Any, **kwargs: Any) -> Any:
+    """start_processes inherits our stdout/stderr; point fds 1 and 2 at a log file meanwhile,
+    so the workers' INFO lines do not drown the benchmark's output."""
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        return start(*args, **kwargs)
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def _wait_for_pool(stack: Stack, workers: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        log = (stack.data_dir / "service.log").read_text(errors="replace")
+        if "ready." in log and len(stack.worker_children()) >= workers:
+            return
+        time.sleep(0.3)
+    raise TimeoutError("the Celery worker did not report ready")

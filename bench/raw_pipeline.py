@@ -1,0 +1,357 @@
+"""Section 1 (raw-text pipeline) and section 6 (profile of a worker during it).
+
+The service runs as `newsdedup up` runs it: a fresh embedded stack, 2 worker processes. Articles
+go in through POST /articles/batch (50 a request) while a feeder keeps a bounded number in
+flight, so latency is that of a loaded service, not of a 10,000-deep backlog. Latency is
+processed_at - created_at from PostgreSQL; throughput is articles over the span from the first
+created_at to the last processed_at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from bench.common import (
+    REPO_ROOT,
+    cpu_seconds,
+    percentile,
+    postgres_processes,
+    process_tree,
+    rss_mib,
+    running_stack,
+)
+from bench.corpus import Corpus, make_corpus
+
+POST_BATCH = 50
+# Where a worker's time goes, as inclusive shares of the profile's samples.
+PROFILE_STAGES = [
+    "process_article (service/processing.py",
+    "_extract (service/processing.py",
+    "detect_language (",
+    "extract_features (",
+    "assign_story (",
+    "find_candidates (",
+    "document_frequencies (",
+    "score_pair (",
+    "add_document_terms (",
+    "lock_keys (",
+    "known_boilerplate (",
+    "count_source_lines (",
+    "execute (sqlalchemy/orm/session.py",
+    "commit (sqlalchemy/orm/session.py",
+]
+WORKERS = 2
+
+
+@dataclass
+class PipelineResult:
+    articles: int
+    duplicate_share: float
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+    failed_reasons: Counter[str]
+    pair_recall: float
+    pairs: int
+    mixed_stories: int
+    mixed_stories_labelled_same: int
+    stories: int
+    pool_rss_mib: list[float]
+    worker_tree_rss_mib: float
+    cpu_share: dict[str, float]
+    inflight: int
+    baseline_throughput: float = 0.0
+    baseline_recall: float = 0.0
+    baseline_mixed: int = 0
+    profile: list[tuple[str, float, float]] = field(default_factory=list)
+    profile_stages: dict[str, float] = field(default_factory=dict)
+    profile_note: str = ""
+
+
+def run(n: int, *, duplicate_share: float, inflight: int, profile_s: float) -> PipelineResult:
+    corpus = make_corpus(n, duplicate_share)
+    print(
+        f"  corpus: {len(corpus.articles)} articles, {corpus.originals} originals, "
+        f"{corpus.duplicate_share:.0%} near-duplicate copies",
+        flush=True,
+    )
+    result = run_service(corpus, inflight=inflight, profile_s=profile_s)
+    base_throughput, base_recall, base_mixed = run_baseline(corpus)
+    result.baseline_throughput = base_throughput
+    result.baseline_recall = base_recall
+    result.baseline_mixed = base_mixed
+    return result
+
+
+def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineResult:
+    with running_stack(WORKERS) as stack:
+        ids: list[int] = []
+        rss_peak: dict[int, float] = {}
+        tree_peak = 0.0
+        stop = threading.Event()
+        worker_tree = process_tree(stack.worker_pid)
+
+        def sample_rss() -> None:
+            nonlocal tree_peak
+            while not stop.is_set():
+                for child in stack.worker_children():
+                    for pid_rss in rss_mib([child]):
+                        rss_peak[child.pid] = max(rss_peak.get(child.pid, 0.0), pid_rss)
+                tree_peak = max(tree_peak, sum(rss_mib(process_tree(stack.worker_pid))))
+                stop.wait(0.5)
+
+        sampler = threading.Thread(target=sample_rss, daemon=True)
+        sampler.start()
+        groups = {
+            "workers": worker_tree,
+            "api": process_tree(stack.api_pid),
+            "postgres": postgres_processes(),
+        }
+        cpu_before = {name: cpu_seconds(ps) for name, ps in groups.items()}
+        profiler: subprocess.Popen[bytes] | None = None
+        profile_file = stack.data_dir / "profile.txt"
+        profile_note = ""
+        n = len(corpus.articles)
+        with (
+            httpx.Client(base_url=stack.base_url, timeout=60) as client,
+            psycopg.connect(stack.libpq_url, autocommit=True) as db,
+        ):
+            position = 0
+            while True:
+                pending = db.execute(
+                    "SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')"
+                ).fetchone()
+                assert pending is not None
+                busy = int(pending[0])
+                if position < n and busy + POST_BATCH <= inflight:
+                    batch = corpus.articles[position : position + POST_BATCH]
+                    answer = client.post(
+                        "/articles/batch", json={"articles": [a.payload() for a in batch]}
+                    )
+                    answer.raise_for_status()
+                    ids.extend(int(a["id"]) for a in answer.json()["articles"])
+                    position += len(batch)
+                    continue
+                if profiler is None and profile_s > 0 and position >= n // 5:
+                    profiler, profile_note = start_profiler(
+                        stack.worker_pid, profile_file, profile_s
+                    )
+                if position >= n and busy == 0:
+                    break
+                time.sleep(0.02)
+            cpu_after = {name: cpu_seconds(ps) for name, ps in groups.items()}
+            stop.set()
+            sampler.join()
+            rows = db.execute(
+                "SELECT id, status, story_id, error, "
+                "extract(epoch FROM processed_at - created_at), "
+                "extract(epoch FROM created_at), extract(epoch FROM processed_at) "
+                "FROM articles ORDER BY id"
+            ).fetchall()
+        pool = stack.pool_processes(WORKERS)
+        pool_rss = [rss_peak.get(p.pid, 0.0) for p in pool]
+        if profiler is not None:
+            try:
+                profiler.wait(timeout=profile_s + 30)
+            except subprocess.TimeoutExpired:
+                profiler.kill()
+        profile = top_functions(profile_file) if profile_file.exists() else []
+        stages = top_inclusive(profile_file, PROFILE_STAGES) if profile else {}
+        if profiler is not None and not profile:
+            err = profiler.stderr.read().decode(errors="replace") if profiler.stderr else ""
+            profile_note = "py-spy produced no samples: " + err.strip()[-300:]
+
+    by_id = {int(r[0]): r for r in rows}
+    done = [by_id[i] for i in ids if by_id[i][1] == "done"]
+    failed = [by_id[i] for i in ids if by_id[i][1] == "failed"]
+    latencies = [float(r[4]) * 1000 for r in done]
+    start = min(float(r[5]) for r in rows)
+    end = max(float(r[6]) for r in rows if r[6] is not None)
+    story_of = {i: by_id[i][2] for i in ids if by_id[i][1] == "done"}
+    recall, pairs, mixed, mixed_same, stories = cluster_quality(
+        corpus, ids, lambda i: story_of.get(i)
+    )
+    cpu_used = {name: cpu_after[name] - cpu_before[name] for name in groups}
+    total_cpu = sum(cpu_used.values()) or 1.0
+    return PipelineResult(
+        articles=len(ids),
+        duplicate_share=corpus.duplicate_share,
+        throughput=len(ids) / (end - start),
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        failed=len(failed),
+        failed_reasons=Counter(str(r[3]).split(":")[0][:40] for r in failed),
+        pair_recall=recall,
+        pairs=pairs,
+        mixed_stories=mixed,
+        mixed_stories_labelled_same=mixed_same,
+        stories=stories,
+        pool_rss_mib=pool_rss,
+        worker_tree_rss_mib=tree_peak,
+        cpu_share={
+            name: used / len(ids) * 1000 for name, used in cpu_used.items()
+        }  # CPU ms per article
+        | {"_total_s": total_cpu},
+        inflight=inflight,
+        profile=profile,
+        profile_stages=stages,
+        profile_note=profile_note,
+    )
+
+
+def cluster_quality(
+    corpus: Corpus, keys: list[int], cluster_of: object
+) -> tuple[float, int, int, int, int]:
+    """Share of (original, copy) pairs that ended in one cluster (pairs with a failed article
+    left out); clusters holding more than one seed group, and how many of those join groups
+    the dev set labels one story."""
+    assert callable(cluster_of)
+    original_cluster: dict[int, object] = {}
+    for key, article in zip(keys, corpus.articles, strict=True):
+        if article.is_original:
+            original_cluster[article.group] = cluster_of(key)
+    hits = pairs = 0
+    members: dict[object, set[int]] = defaultdict(set)
+    for key, article in zip(keys, corpus.articles, strict=True):
+        cluster = cluster_of(key)
+        if cluster is not None:
+            members[cluster].add(article.group)
+        if article.is_original:
+            continue
+        base = original_cluster.get(article.group)
+        if base is None or cluster is None:
+            continue
+        pairs += 1
+        hits += base == cluster
+    mixed = [groups for groups in members.values() if len(groups) > 1]
+    labelled = sum(
+        1 for groups in mixed if len(groups) == 2 and frozenset(groups) in corpus.same_story_groups
+    )
+    return (hits / pairs if pairs else float("nan")), pairs, len(mixed), labelled, len(members)
+
+
+def run_baseline(corpus: Corpus) -> tuple[float, float, int]:
+    """Bare datasketch: word 5-shingles, 128 permutations, in-memory MinHashLSH (threshold
+    0.5), one process; a copy joins the cluster of its first LSH hit."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    cluster: dict[int, int] = {}
+    started = time.perf_counter()
+    for key, article in enumerate(corpus.articles):
+        words = re.findall(r"\w+", (article.title + "\n" + article.text).casefold())
+        shingles = {" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))}
+        minhash = MinHash(num_perm=128)
+        minhash.update_batch([s.encode("utf-8") for s in shingles])
+        hits = lsh.query(minhash)
+        cluster[key] = cluster[min(hits)] if hits else key
+        lsh.insert(key, minhash)
+    elapsed = time.perf_counter() - started
+    recall, _, mixed, _, _ = cluster_quality(
+        corpus, list(range(len(corpus.articles))), cluster.get
+    )
+    return len(corpus.articles) / elapsed, recall, mixed
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 6: py-spy on the worker while section 1 runs.
+
+
+def py_spy_path() -> str | None:
+    candidate = REPO_ROOT / ".venv" / "bin" / "py-spy"
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which("py-spy")
+
+
+def start_profiler(
+    worker_pid: int, output: Path, duration_s: float
+) -> tuple[subprocess.Popen[bytes] | None, str]:
+    binary = py_spy_path()
+    if binary is None:
+        return None, "py-spy not installed (pip install py-spy into .venv)"
+    command = [
+        binary,
+        "record",
+        "--pid",
+        str(worker_pid),
+        "--subprocesses",
+        "--rate",
+        "100",
+        "--duration",
+        str(int(duration_s)),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+        "--nonblocking",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return process, f"py-spy record --subprocesses on the Celery worker for {int(duration_s)} s"
+
+
+FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def _frame_name(frame: str) -> str:
+    match = FRAME_RE.match(frame.strip())
+    if not match:
+        return frame.strip()
+    path = match.group("file")
+    for marker in ("site-packages/", "/work/main/", "python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{match.group('func')} ({path})"
+
+
+def top_functions(raw_file: Path, limit: int = 10) -> list[tuple[str, float, float]]:
+    """(function, self %, total %) from py-spy's collapsed stacks, top by self time."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw_file.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [_frame_name(f) for f in stack.split(";")[1:]]  # first entry: the process
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+    if not total:
+        return []
+    return [
+        (name, 100 * count / total, 100 * inclusive[name] / total)
+        for name, count in own.most_common(limit)
+    ]
+
+
+def top_inclusive(raw_file: Path, names: list[str]) -> dict[str, float]:
+    """Inclusive share of the samples under functions whose name contains each given string."""
+    found: Counter[str] = Counter()
+    total = 0
+    for line in raw_file.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        for name in names:
+            if name in stack:
+                found[name] += count
+    return {name: 100 * found[name] / total if total else 0.0 for name in names}

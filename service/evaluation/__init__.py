@@ -1,0 +1,25 @@
+"""Evaluation of the service on labeled data: the pair evaluation against a running stack, and
+the metric definitions it shares with the offline simulation (bench/eval_offline.py)."""
+
+from service.evaluation.metrics import MetricsRow, Pair, baseline, metrics_row, pearson, prf
+from service.evaluation.pairs import (
+    EvaluationError,
+    EvaluationReport,
+    evaluate_with_fresh_stack,
+    format_report,
+    run_pair_evaluation,
+)
+
+__all__ = [
+    "EvaluationError",
+    "EvaluationReport",
+    "MetricsRow",
+    "Pair",
+    "baseline",
+    "evaluate_with_fresh_stack",
+    "format_report",
+    "metrics_row",
+    "pearson",
+    "prf",
+    "run_pair_evaluation",
+]

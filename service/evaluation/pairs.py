@@ -1,0 +1,534 @@
+"""Evaluate a running service on a labeled pair file (the SemEval-2022 Task 8 dev set format).
+
+Every article of every pair is posted once, as a client would, into the service's one global
+corpus; when all have been processed, each same-language pair is judged by what the service
+did: "same story" when both articles are done and in one story, and the similarity that
+GET /articles/{a}/compare/{b} reports. The text-dedup news baseline runs in memory on the same
+articles in the same run, with the metric definitions of service.evaluation.metrics.
+
+    newsdedup eval pairs ../shared/eval/semeval_dev.jsonl [--out results.jsonl] [--api URL]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import socket
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from service.evaluation.metrics import (
+    BASELINE_NGRAM,
+    BASELINE_NUM_PERM,
+    BASELINE_THRESHOLD,
+    NEGATIVE_MIN_OVERALL,
+    POSITIVE_MAX_OVERALL,
+    MetricsRow,
+    Pair,
+    baseline,
+    metrics_by_language,
+    metrics_row,
+)
+
+log = logging.getLogger(__name__)
+
+# Articles per POST /articles/batch: half the API's 1,000 cap keeps each request (and its one
+# transaction) well under a few MB of text.
+POST_CHUNK = 500
+# Concurrent GETs while polling and comparing: enough to hide round-trip latency, few enough
+# not to take the database away from the workers.
+HTTP_THREADS = 8
+# Pause between polling rounds: processing takes tens of ms per article, so one second loses
+# little and keeps the API's load from polling low.
+POLL_INTERVAL_S = 1.0
+# Articles polled per step of a round. Workers take the queue roughly in id order, so when a
+# whole step of the oldest pending articles has nothing final, the later ones will not have
+# either: the round ends there instead of asking about every pending article again.
+POLL_STEP = 64
+# Per-request timeout: a batch of 500 texts is the slowest request and commits in seconds.
+HTTP_TIMEOUT_S = 120.0
+# How long the fresh stack's API may take to answer /healthz (migrations are already done).
+STACK_START_TIMEOUT_S = 60.0
+FINAL_STATUSES = frozenset({"done", "failed"})
+# Per-side date fields a pair file may carry, in order of preference (the dev set has none).
+DATE_FIELDS = ("published_at", "date", "publish_date")
+# Details in failure reasons ("(12 words, minimum 25)") that would split one reason into many.
+_REASON_DETAIL_RE = re.compile(r"\s*\([^)]*\)")
+PENDING_REASON = "still pending at timeout"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class EvaluationError(RuntimeError):
+    """The service refused or lost something the evaluation needs."""
+
+
+@dataclass(frozen=True)
+class PairArticle:
+    """One distinct article text of the pair file; `key` hashes title and text, so the same text
+    appearing in several pairs (or under two ids) is posted once."""
+
+    article_id: str  # the content key; named so for the baseline
+    title: str
+    text: str
+    language: str
+    published_at: str | None
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What the service did with one pair: a line of --out."""
+
+    pair_id: str
+    langs: tuple[str, str]
+    overall: float
+    ids: tuple[int, int]
+    story_ids: tuple[int | None, int | None]
+    statuses: tuple[str, str]
+    similarity: float | None  # None for cross-language pairs (not compared)
+    same_story: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pair_id": self.pair_id,
+            "langs": list(self.langs),
+            "overall": self.overall,
+            "ids": list(self.ids),
+            "story_ids": list(self.story_ids),
+            "statuses": list(self.statuses),
+            "similarity": self.similarity,
+            "same_story": self.same_story,
+        }
+
+
+@dataclass
+class EvaluationReport:
+    api_url: str
+    pairs_total: int
+    pairs_same_language: int
+    articles_posted: int
+    articles_done: int
+    articles_failed: int
+    articles_pending: int
+    failure_reasons: dict[str, int]
+    # Same-language pairs whose compare answered 409 (an article not processed): similarity 0.
+    compare_not_processed: int
+    largest_story: int
+    stories: int
+    service: MetricsRow
+    service_by_language: list[MetricsRow]
+    baseline: MetricsRow
+    baseline_by_language: list[MetricsRow]
+    baseline_largest_story: int
+    timings_s: dict[str, float]
+    outcomes: list[PairOutcome] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything but the per-pair outcomes, JSON-ready."""
+        return {
+            "api_url": self.api_url,
+            "pairs_total": self.pairs_total,
+            "pairs_same_language": self.pairs_same_language,
+            "articles_posted": self.articles_posted,
+            "articles_done": self.articles_done,
+            "articles_failed": self.articles_failed,
+            "articles_pending": self.articles_pending,
+            "failure_reasons": self.failure_reasons,
+            "compare_not_processed": self.compare_not_processed,
+            "largest_story": self.largest_story,
+            "stories": self.stories,
+            "service": self.service.as_dict(),
+            "service_by_language": [r.as_dict() for r in self.service_by_language],
+            "baseline": self.baseline.as_dict(),
+            "baseline_by_language": [r.as_dict() for r in self.baseline_by_language],
+            "baseline_largest_story": self.baseline_largest_story,
+            "timings_s": self.timings_s,
+        }
+
+
+# --- reading the pair file -------------------------------------------------------------------
+
+
+def _content_key(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\x00{text}".encode()).hexdigest()[:32]
+
+
+def _side_date(row: Mapping[str, Any], side: str) -> str | None:
+    for name in DATE_FIELDS:
+        value = row.get(f"{name}{side}")
+        if value:
+            return str(value)
+    return None
+
+
+def load_pairs(path: Path, limit: int | None = None) -> tuple[list[Pair], dict[str, PairArticle]]:
+    """The first `limit` pairs of the file (all when None) and their distinct articles, keyed by
+    content. A Pair's id1/id2 are those content keys."""
+    pairs: list[Pair] = []
+    articles: dict[str, PairArticle] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if limit is not None and len(pairs) >= limit:
+                break
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            keys = []
+            for side in ("1", "2"):
+                title = row.get(f"title{side}") or ""
+                text = row.get(f"text{side}") or ""
+                key = _content_key(title, text)
+                articles.setdefault(
+                    key,
+                    PairArticle(key, title, text, row[f"lang{side}"], _side_date(row, side)),
+                )
+                keys.append(key)
+            pairs.append(
+                Pair(
+                    str(row["pair_id"]),
+                    keys[0],
+                    keys[1],
+                    row["lang1"],
+                    row["lang2"],
+                    float(row["overall"]),
+                )
+            )
+    return pairs, articles
+
+
+def _payload(article: PairArticle) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if article.title.strip():
+        payload["title"] = article.title
+    # The API wants non-empty text; a file row with a title only is posted as that title.
+    payload["text"] = article.text if article.text.strip() else article.title
+    if article.published_at:
+        payload["published_at"] = article.published_at
+    return payload
+
+
+# --- talking to the service ------------------------------------------------------------------
+
+
+def _post_articles(client: httpx.Client, articles: Sequence[PairArticle]) -> dict[str, int]:
+    """Post in chunks; the service article id of each content key."""
+    service_id: dict[str, int] = {}
+    for start in range(0, len(articles), POST_CHUNK):
+        chunk = articles[start : start + POST_CHUNK]
+        response = client.post("/articles/batch", json={"articles": [_payload(a) for a in chunk]})
+        if response.status_code != 202:
+            raise EvaluationError(
+                f"POST /articles/batch refused ({response.status_code}): {response.text[:500]}"
+            )
+        accepted = response.json()["articles"]
+        for article, result in zip(chunk, accepted, strict=True):
+            service_id[article.article_id] = int(result["id"])
+    return service_id
+
+
+def _get_article(client: httpx.Client, article_id: int) -> dict[str, Any]:
+    response = client.get(f"/articles/{article_id}")
+    if response.status_code != 200:
+        raise EvaluationError(f"GET /articles/{article_id}: {response.status_code}")
+    record: dict[str, Any] = response.json()
+    return record
+
+
+def _map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    return list(pool.map(fn, items))
+
+
+def _wait_final(
+    client: httpx.Client,
+    pool: ThreadPoolExecutor,
+    ids: Iterable[int],
+    deadline: float,
+) -> tuple[dict[int, dict[str, Any]], list[int]]:
+    """Poll until every article is done or failed, or the deadline passes. Returns the final
+    records and the ids still pending."""
+    pending = sorted(set(ids))
+    final: dict[int, dict[str, Any]] = {}
+    while pending:
+        for start in range(0, len(pending), POLL_STEP):
+            step = pending[start : start + POLL_STEP]
+            records = _map(pool, lambda i: _get_article(client, i), step)
+            finished = [r for r in records if r["status"] in FINAL_STATUSES]
+            for record in finished:
+                final[int(record["id"])] = record
+            if not finished:
+                break
+        pending = [i for i in pending if i not in final]
+        if not pending or time.monotonic() >= deadline:
+            break
+        log.info("%d articles final, %d pending", len(final), len(pending))
+        time.sleep(POLL_INTERVAL_S)
+    return final, pending
+
+
+def _compare(client: httpx.Client, a: int, b: int) -> float | None:
+    """The service's similarity of two articles; None when one is not processed (409)."""
+    response = client.get(f"/articles/{a}/compare/{b}")
+    if response.status_code == 409:
+        return None
+    if response.status_code != 200:
+        raise EvaluationError(
+            f"GET /articles/{a}/compare/{b}: {response.status_code} {response.text[:200]}"
+        )
+    return float(response.json()["similarity"])
+
+
+def failure_reason_group(error: str | None) -> str:
+    """A failure reason without its per-article details, to count like reasons together."""
+    return _REASON_DETAIL_RE.sub("", error or "no reason recorded").strip()
+
+
+# --- the evaluation --------------------------------------------------------------------------
+
+
+def run_pair_evaluation(
+    pairs_path: Path,
+    *,
+    api_url: str,
+    out: Path | None,
+    limit: int | None = None,
+    timeout_s: float = 3600,
+) -> EvaluationReport:
+    """Post the pair file's articles to the service at `api_url`, wait for them, and score the
+    service and the baseline on the same-language pairs. `limit` takes the file's first N pairs;
+    `timeout_s` bounds the wait for processing (articles still pending then count as in no
+    story, and the report says how many). Writes one JSON line per pair to `out` if given."""
+    started = time.monotonic()
+    pairs, articles = load_pairs(pairs_path, limit)
+    if not pairs:
+        raise EvaluationError(f"no pairs in {pairs_path}")
+    article_list = list(articles.values())
+    timings: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=HTTP_THREADS * 2, max_keepalive_connections=HTTP_THREADS)
+    with (
+        httpx.Client(base_url=api_url, timeout=HTTP_TIMEOUT_S, limits=limits) as client,
+        ThreadPoolExecutor(HTTP_THREADS, thread_name_prefix="eval-http") as pool,
+    ):
+        step = time.monotonic()
+        service_id = _post_articles(client, article_list)
+        timings["post"] = time.monotonic() - step
+
+        step = time.monotonic()
+        final, pending = _wait_final(client, pool, service_id.values(), started + timeout_s)
+        timings["processing"] = time.monotonic() - step
+
+        same_language = [p for p in pairs if p.lang1 == p.lang2]
+        step = time.monotonic()
+        compared = _map(
+            pool,
+            lambda p: _compare(client, service_id[p.id1], service_id[p.id2]),
+            same_language,
+        )
+        timings["compare"] = time.monotonic() - step
+
+    records = {key: final.get(service_id[key]) for key in articles}
+    story_of: dict[str, int | None] = {
+        key: (record["story_id"] if record and record["status"] == "done" else None)
+        for key, record in records.items()
+    }
+    similarity = {p.pair_id: s or 0.0 for p, s in zip(same_language, compared, strict=True)}
+    not_processed = sum(s is None for s in compared)
+
+    failures: Counter[str] = Counter(
+        failure_reason_group(record["error"])
+        for record in records.values()
+        if record and record["status"] == "failed"
+    )
+    if pending:
+        failures[PENDING_REASON] = len(pending)
+    story_sizes = Counter(s for s in story_of.values() if s is not None)
+
+    step = time.monotonic()
+    base_story_raw, base_hashes = baseline(article_list)
+    base_story: dict[str, int | None] = dict(base_story_raw)
+    base_similarity = {
+        p.pair_id: float(base_hashes[p.id1].jaccard(base_hashes[p.id2])) for p in same_language
+    }
+    timings["baseline"] = time.monotonic() - step
+
+    outcomes = [
+        _outcome(p, service_id, records, story_of, similarity.get(p.pair_id)) for p in pairs
+    ]
+    if out is not None:
+        with out.open("w", encoding="utf-8") as stream:
+            for outcome in outcomes:
+                stream.write(json.dumps(outcome.as_json(), ensure_ascii=False) + "\n")
+    timings["total"] = time.monotonic() - started
+
+    done = sum(1 for r in records.values() if r and r["status"] == "done")
+    return EvaluationReport(
+        api_url=api_url,
+        pairs_total=len(pairs),
+        pairs_same_language=len(same_language),
+        articles_posted=len(articles),
+        articles_done=done,
+        articles_failed=sum(1 for r in records.values() if r and r["status"] == "failed"),
+        articles_pending=len(pending),
+        failure_reasons=dict(failures.most_common()),
+        compare_not_processed=not_processed,
+        largest_story=max(story_sizes.values(), default=0),
+        stories=len(story_sizes),
+        service=metrics_row("newsdedup", same_language, story_of, similarity),
+        service_by_language=metrics_by_language(same_language, story_of, similarity),
+        baseline=metrics_row(
+            "baseline text-dedup news", same_language, base_story, base_similarity
+        ),
+        baseline_by_language=metrics_by_language(same_language, base_story, base_similarity),
+        baseline_largest_story=max(Counter(base_story_raw.values()).values(), default=0),
+        timings_s={k: round(v, 2) for k, v in timings.items()},
+        outcomes=outcomes,
+    )
+
+
+def _outcome(
+    pair: Pair,
+    service_id: Mapping[str, int],
+    records: Mapping[str, dict[str, Any] | None],
+    story_of: Mapping[str, int | None],
+    similarity: float | None,
+) -> PairOutcome:
+    def status(key: str) -> str:
+        record = records[key]
+        return str(record["status"]) if record else "pending"
+
+    a, b = story_of[pair.id1], story_of[pair.id2]
+    return PairOutcome(
+        pair_id=pair.pair_id,
+        langs=(pair.lang1, pair.lang2),
+        overall=pair.overall,
+        ids=(service_id[pair.id1], service_id[pair.id2]),
+        story_ids=(a, b),
+        statuses=(status(pair.id1), status(pair.id2)),
+        similarity=similarity,
+        same_story=a is not None and a == b,
+    )
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    return "   nan" if math.isnan(value) else f"{value:6.3f}"
+
+
+def _row(row: MetricsRow, indent: str = "") -> str:
+    return (
+        f"{indent + row.name:<28} {row.clear:>5} {row.positives:>4} {row.negatives:>4} "
+        f"{_fmt(row.precision)} {_fmt(row.recall)} {_fmt(row.f1)} {row.pairs:>6} "
+        f"{_fmt(row.pearson):>8}"
+    )
+
+
+def format_report(report: EvaluationReport) -> str:
+    header = (
+        f"{'same-language pairs':<28} {'clear':>5} {'+':>4} {'-':>4} {'P':>6} {'R':>6} "
+        f"{'F1':>6} {'pairs':>6} {'Pearson':>8}"
+    )
+    lines = [
+        f"pair evaluation against {report.api_url}: {report.pairs_total} pairs "
+        f"({report.pairs_same_language} same-language), {report.articles_posted} distinct "
+        f"articles posted",
+        f"articles: {report.articles_done} done, {report.articles_failed} failed, "
+        f"{report.articles_pending} pending; same-language pairs with an unprocessed article "
+        f"(compare 409, similarity 0): {report.compare_not_processed}",
+    ]
+    if report.failure_reasons:
+        lines.append("failures:")
+        lines += [f"  {count:>5}  {reason}" for reason, count in report.failure_reasons.items()]
+    if report.articles_pending:
+        lines.append(
+            f"WARNING: {report.articles_pending} articles were still pending at the timeout; "
+            "they count as in no story"
+        )
+    lines += ["", header, _row(report.service)]
+    lines += [_row(row, "  ") for row in report.service_by_language]
+    lines.append(_row(report.baseline))
+    lines += [_row(row, "  ") for row in report.baseline_by_language]
+    lines += [
+        "",
+        f"clear: overall <= {POSITIVE_MAX_OVERALL} same story (+), >= {NEGATIVE_MIN_OVERALL} "
+        "not (-); P/R/F1 of 'both done and in one story' on those.",
+        "Pearson: pair similarity (service: GET /articles/{a}/compare/{b}; baseline: MinHash "
+        "Jaccard) with overall over all same-language pairs; negative is good (1 = same story).",
+        f"baseline: text-dedup news MinHash (word {BASELINE_NGRAM}-grams, {BASELINE_NUM_PERM} "
+        f"permutations, LSH threshold {BASELINE_THRESHOLD}) in memory on the same raw texts.",
+        f"largest story: newsdedup {report.largest_story} articles ({report.stories} stories "
+        f"among the done articles); baseline {report.baseline_largest_story} articles",
+        "time: "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.timings_s.items()),
+    ]
+    return "\n".join(lines)
+
+
+# --- a fresh embedded stack ------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def evaluate_with_fresh_stack(
+    pairs_path: Path,
+    *,
+    out: Path | None,
+    limit: int | None,
+    workers: int = 2,
+    timeout_s: float = 3600,
+) -> EvaluationReport:
+    """Start an empty embedded stack (PostgreSQL, Redis, migrations, `workers` Celery worker
+    processes, the API on a free port) in a temporary directory, evaluate against it, and stop
+    and delete all of it, whatever happens."""
+    from service.stack import (
+        EmbeddedServers,
+        RunningStack,
+        migrate,
+        start_backends,
+        start_processes,
+        wait_for_http,
+    )
+
+    directory = Path(tempfile.mkdtemp(prefix="newsdedup-eval-"))
+    backends: EmbeddedServers | None = None
+    stack: RunningStack | None = None
+    try:
+        backends = start_backends(directory, None, None)
+        migrate(backends.database_url)
+        port = _free_port()
+        stack = start_processes(
+            backends.database_url,
+            backends.redis_url,
+            host="127.0.0.1",
+            port=port,
+            workers=workers,
+            data_dir=directory / "stack",
+        )
+        api_url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{api_url}/healthz", timeout_s=STACK_START_TIMEOUT_S)
+        return run_pair_evaluation(
+            pairs_path, api_url=api_url, out=out, limit=limit, timeout_s=timeout_s
+        )
+    finally:
+        if stack is not None:
+            stack.stop()
+        if backends is not None:
+            backends.close()
+        shutil.rmtree(directory, ignore_errors=True)
