@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from alembic import context
 from sqlalchemy import text
 
-from alembic import context
 from service.db import make_engine
 from service.models import Base
 from service.settings import get_settings

@@ -33,6 +33,12 @@ from bench.common import (
 from bench.corpus import Corpus, make_corpus
 
 POST_BATCH = 50
+# What the service's PostgreSQL backends are doing, sampled 4 times a second.
+WAIT_SQL = (
+    "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'on CPU'), query "
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_type = 'client backend' AND state <> 'idle'"
+)
 # Where a worker's time goes, as inclusive shares of the profile's samples.
 PROFILE_STAGES = [
     "process_article (service/processing.py",
@@ -77,6 +83,8 @@ class PipelineResult:
     profile: list[tuple[str, float, float]] = field(default_factory=list)
     profile_stages: dict[str, float] = field(default_factory=dict)
     profile_note: str = ""
+    # (state | wait event | query, mean number of service backends in it per sample)
+    backend_waits: list[tuple[str, float]] = field(default_factory=list)
 
 
 def run(n: int, *, duplicate_share: float, inflight: int, profile_s: float) -> PipelineResult:
@@ -116,9 +124,11 @@ def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineR
         groups = {
             "workers": worker_tree,
             "api": process_tree(stack.api_pid),
-            "postgres": postgres_processes(),
         }
         cpu_before = {name: cpu_seconds(ps) for name, ps in groups.items()}
+        pg_before = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+        waits: Counter[str] = Counter()
+        wait_samples = 0
         profiler: subprocess.Popen[bytes] | None = None
         profile_file = stack.data_dir / "profile.txt"
         profile_note = ""
@@ -128,6 +138,7 @@ def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineR
             psycopg.connect(stack.libpq_url, autocommit=True) as db,
         ):
             position = 0
+            next_wait_sample = 0.0
             while True:
                 pending = db.execute(
                     "SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')"
@@ -149,8 +160,16 @@ def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineR
                     )
                 if position >= n and busy == 0:
                     break
+                if time.monotonic() >= next_wait_sample:
+                    next_wait_sample = time.monotonic() + 0.25
+                    wait_samples += 1
+                    for state, event, query in db.execute(WAIT_SQL).fetchall():
+                        waits[f"{state} | {event} | {' '.join(str(query).split())[:70]}"] += 1
                 time.sleep(0.02)
             cpu_after = {name: cpu_seconds(ps) for name, ps in groups.items()}
+            pg_after = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+            cpu_before["postgres"] = 0.0
+            cpu_after["postgres"] = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
             stop.set()
             sampler.join()
             rows = db.execute(
@@ -207,6 +226,7 @@ def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineR
         profile=profile,
         profile_stages=stages,
         profile_note=profile_note,
+        backend_waits=[(k, v / max(1, wait_samples)) for k, v in waits.most_common(8)],
     )
 
 
@@ -326,7 +346,7 @@ def top_functions(raw_file: Path, limit: int = 10) -> list[tuple[str, float, flo
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [_frame_name(f) for f in stack.split(";")[1:]]  # first entry: the process
+        frames = [_frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
         if not frames:
             continue
         total += count

@@ -81,6 +81,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from service.db import get_session_factory
+    from service.reindex import reindex
+
+    _require_database_url()
+    with Progress() as bar:
+        task = bar.add_task("reindexing", total=None)
+        report = reindex(
+            session_factory=get_session_factory(),
+            settings=get_settings(),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    print(
+        f"reprocessed {report.articles} articles into {report.stories} stories: {report.outcomes}"
+    )
+    return 0
+
+
+def cmd_eval_pairs(args: argparse.Namespace) -> int:
+    from service.evaluation.pairs import (
+        evaluate_with_fresh_stack,
+        format_report,
+        run_pair_evaluation,
+    )
+
+    pairs = Path(args.file)
+    out = Path(args.out) if args.out else None
+    if args.api:
+        report = run_pair_evaluation(pairs, api_url=args.api, out=out, limit=args.limit)
+    else:
+        log_path = Path(args.log)
+        print(f"starting a fresh service (worker log: {log_path})", flush=True)
+        report = evaluate_with_fresh_stack(
+            pairs, out=out, limit=args.limit, workers=args.workers, log_path=log_path
+        )
+    print(format_report(report))
+    return 0
+
+
 def _article_payload(item: str) -> dict[str, Any]:
     if item.startswith(("http://", "https://")):
         return {"url": item}
@@ -200,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("sweep", help="re-send articles pending too long").set_defaults(func=cmd_sweep)
+    sub.add_parser(
+        "reindex",
+        help="rebuild the band index and all stories from stored content (stop workers first)",
+    ).set_defaults(func=cmd_reindex)
 
     ingest = sub.add_parser(
         "ingest", help="post files (.txt, .html), folders or URLs and wait for them"
@@ -209,6 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--timeout", type=float, default=600)
     ingest.add_argument("--no-wait", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
+
+    evaluate = sub.add_parser("eval", help="evaluate matching quality")
+    eval_sub = evaluate.add_subparsers(dest="eval_command", required=True)
+    pairs = eval_sub.add_parser(
+        "pairs",
+        help="post every article of a labeled pair file into one fresh service and score it",
+    )
+    pairs.add_argument(
+        "file", help="JSON lines: pair_id, lang1, lang2, overall, title1, text1, ..."
+    )
+    pairs.add_argument("--out", help="write one JSON line per pair here")
+    pairs.add_argument("--api", help="use this running service instead of a fresh one")
+    pairs.add_argument("--limit", type=int, help="only the first N pairs")
+    pairs.add_argument("--workers", type=int, default=2)
+    pairs.add_argument(
+        "--log", default="newsdedup-eval.log", help="worker log of the fresh service"
+    )
+    pairs.set_defaults(func=cmd_eval_pairs)
 
     stories = sub.add_parser("stories", help="print stories with their members")
     stories.add_argument("--api", default=DEFAULT_API)

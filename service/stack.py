@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from alembic import command
 from alembic.config import Config
 
-from alembic import command
 from service.db import normalise_database_url
 
 log = logging.getLogger(__name__)
@@ -190,15 +190,24 @@ def start_processes(
     workers: int,
     data_dir: Path,
     extra_env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
 ) -> RunningStack:
+    """Start the API and a worker; their output goes to `log_path` if given, else ours."""
     env = service_environment(database_url, redis_url, extra_env)
     data_dir.mkdir(parents=True, exist_ok=True)
+    output = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 (children own it)
     worker = subprocess.Popen(
         worker_command(workers, beat=True, schedule_file=data_dir / "celerybeat-schedule"),
         env=env,
         cwd=REPO_ROOT,
+        stdout=output,
+        stderr=output,
     )
-    api = subprocess.Popen(api_command(host, port), env=env, cwd=REPO_ROOT)
+    api = subprocess.Popen(
+        api_command(host, port), env=env, cwd=REPO_ROOT, stdout=output, stderr=output
+    )
+    if output is not None:
+        output.close()  # the children hold their own descriptors
     return RunningStack([api, worker])
 
 

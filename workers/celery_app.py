@@ -40,6 +40,14 @@ def create_celery_app() -> Celery:
         task_time_limit=settings.task_time_limit_s,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
+        # The API enqueues after commit; if Redis is away it must answer quickly and leave the
+        # article to the sweeper rather than hold the request in publish retries.
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
         # Keep retrying the broker forever: a Redis restart must not kill the workers.
         broker_connection_max_retries=None,
         task_queues=(Queue(FETCH_QUEUE), Queue(PROCESS_QUEUE)),

@@ -36,6 +36,11 @@ CONFLICTING_ATTRIBUTION_PENALTY = 0.15
 # into a fresh store (tiny corpora give flat IDF, which inflates same-topic scores); on the dev
 # set it trades recall for precision (P 0.87, R 0.40; best F1 would be at 0.46).
 DEFAULT_SAME_STORY_THRESHOLD = 0.78
+# With no corpus to weigh terms by, demand the score of a clear same-story label: the score
+# estimates (4 - overall) / 3, and a clear positive has overall <= 1.5, i.e. a score >= 0.83.
+SMALL_CORPUS_THRESHOLD = 0.83
+# Corpus size from which IDF is trusted and the base threshold applies (effective_threshold).
+RELIABLE_CORPUS_DOCUMENTS = 1000
 # How many shared terms the evidence lists.
 EVIDENCE_TERMS = 10
 
@@ -130,6 +135,24 @@ def score_pair(a: StoryFeatures, b: StoryFeatures, *, idf: Idf) -> MatchScore:
 def fitted_inputs(components: Mapping[str, float]) -> list[float]:
     """The fitted signals of a MatchScore, in FITTED_INPUTS order (for refitting the weights)."""
     return [components[name] for name in FITTED_INPUTS]
+
+
+def effective_threshold(base_threshold: float, document_count: int) -> float:
+    """The same-story threshold for a store of `document_count` articles.
+
+    IDF needs a corpus: in a store of a few articles on one topic, topic words are as rare as
+    story words, so same-topic pairs score nearly as high as same-story ones. With little corpus
+    we demand the score of a clear same-story label, and relax towards `base_threshold` as the
+    corpus grows, linearly in log(N) because IDF's range grows with log(N):
+
+        base + (SMALL_CORPUS_THRESHOLD - base) * max(0, 1 - log(N) / log(RELIABLE_CORPUS_DOCUMENTS))
+
+    Monotone non-increasing in N, and equal to `base_threshold` from RELIABLE_CORPUS_DOCUMENTS on.
+    """
+    ceiling = max(base_threshold, SMALL_CORPUS_THRESHOLD)
+    n = max(document_count, 1)
+    unreliable = max(0.0, 1.0 - math.log(n) / math.log(RELIABLE_CORPUS_DOCUMENTS))
+    return base_threshold + (ceiling - base_threshold) * unreliable
 
 
 def smoothed_idf(document_count: int, document_frequency: int) -> float:

@@ -20,6 +20,7 @@ import shutil
 import socket
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,12 @@ POLL_INTERVAL_S = 1.0
 POLL_STEP = 64
 # Per-request timeout: a batch of 500 texts is the slowest request and commits in seconds.
 HTTP_TIMEOUT_S = 120.0
+# Retrying a batch: transport errors are retried this many times (the Idempotency-Key makes it
+# safe), after this long when the API gives no Retry-After; a Retry-After is capped so a
+# confused server cannot park the evaluation.
+POST_TRANSPORT_RETRIES = 3
+POST_RETRY_DEFAULT_S = 2.0
+POST_RETRY_MAX_S = 60.0
 # How long the fresh stack's API may take to answer /healthz (migrations are already done).
 STACK_START_TIMEOUT_S = 60.0
 FINAL_STATUSES = frozenset({"done", "failed"})
@@ -223,20 +230,58 @@ def _payload(article: PairArticle) -> dict[str, Any]:
 # --- talking to the service ------------------------------------------------------------------
 
 
-def _post_articles(client: httpx.Client, articles: Sequence[PairArticle]) -> dict[str, int]:
+def _post_articles(
+    client: httpx.Client, articles: Sequence[PairArticle], deadline: float
+) -> dict[str, int]:
     """Post in chunks; the service article id of each content key."""
+    run = uuid.uuid4().hex
     service_id: dict[str, int] = {}
     for start in range(0, len(articles), POST_CHUNK):
         chunk = articles[start : start + POST_CHUNK]
-        response = client.post("/articles/batch", json={"articles": [_payload(a) for a in chunk]})
-        if response.status_code != 202:
-            raise EvaluationError(
-                f"POST /articles/batch refused ({response.status_code}): {response.text[:500]}"
-            )
-        accepted = response.json()["articles"]
-        for article, result in zip(chunk, accepted, strict=True):
-            service_id[article.article_id] = int(result["id"])
+        ids = _post_chunk(client, chunk, key=f"eval-{run}-{start}", deadline=deadline)
+        for article, article_id in zip(chunk, ids, strict=True):
+            service_id[article.article_id] = article_id
     return service_id
+
+
+def _post_chunk(
+    client: httpx.Client, chunk: Sequence[PairArticle], *, key: str, deadline: float
+) -> list[int]:
+    """One POST /articles/batch, as a careful client sends it: an Idempotency-Key, so a retry
+    after a lost answer cannot post twice; waiting out 429/503 as Retry-After says; halving a
+    batch the API finds too large (413)."""
+    body = {"articles": [_payload(a) for a in chunk]}
+    transport_errors = 0
+    while True:
+        try:
+            response = client.post("/articles/batch", json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            transport_errors += 1
+            if transport_errors > POST_TRANSPORT_RETRIES or time.monotonic() >= deadline:
+                raise
+            time.sleep(POST_RETRY_DEFAULT_S)
+            continue
+        if response.status_code == 202:
+            return [int(a["id"]) for a in response.json()["articles"]]
+        if response.status_code == 413 and len(chunk) > 1:
+            half = len(chunk) // 2
+            return _post_chunk(
+                client, chunk[:half], key=f"{key}a", deadline=deadline
+            ) + _post_chunk(client, chunk[half:], key=f"{key}b", deadline=deadline)
+        if response.status_code in (429, 503) and time.monotonic() < deadline:
+            time.sleep(_retry_after_s(response))
+            continue
+        raise EvaluationError(
+            f"POST /articles/batch refused ({response.status_code}): {response.text[:500]}"
+        )
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("Retry-After", POST_RETRY_DEFAULT_S))
+    except ValueError:
+        seconds = POST_RETRY_DEFAULT_S
+    return min(max(seconds, 0.1), POST_RETRY_MAX_S)
 
 
 def _get_article(client: httpx.Client, article_id: int) -> dict[str, Any]:
@@ -322,7 +367,7 @@ def run_pair_evaluation(
         ThreadPoolExecutor(HTTP_THREADS, thread_name_prefix="eval-http") as pool,
     ):
         step = time.monotonic()
-        service_id = _post_articles(client, article_list)
+        service_id = _post_articles(client, article_list, started + timeout_s)
         timings["post"] = time.monotonic() - step
 
         step = time.monotonic()
@@ -493,6 +538,7 @@ def evaluate_with_fresh_stack(
     limit: int | None,
     workers: int = 2,
     timeout_s: float = 3600,
+    log_path: Path | None = None,
 ) -> EvaluationReport:
     """Start an empty embedded stack (PostgreSQL, Redis, migrations, `workers` Celery worker
     processes, the API on a free port) in a temporary directory, evaluate against it, and stop
@@ -520,6 +566,8 @@ def evaluate_with_fresh_stack(
             port=port,
             workers=workers,
             data_dir=directory / "stack",
+            # The workers log every article; keep the terminal for the table.
+            log_path=log_path,
         )
         api_url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{api_url}/healthz", timeout_s=STACK_START_TIMEOUT_S)

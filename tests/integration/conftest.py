@@ -11,6 +11,7 @@ import contextlib
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,11 +182,25 @@ TABLES = (
 )
 
 
+def truncate_all(database_url: str, attempts: int = 10) -> None:
+    """Empty every table. A worker may still be finishing the previous test's last message, so
+    a deadlock or lock timeout against it is retried rather than failing the next test."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
+                connection.execute("SET lock_timeout = '5s'")
+                connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+            return
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture
 def service(stack: Stack) -> Iterator[ServiceClient]:
     """A service with an empty corpus: tables truncated, queues flushed."""
-    with psycopg.connect(stack.database_url.replace("+psycopg", "")) as connection:
-        connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     redis_client(stack.redis_url).flushdb()
+    truncate_all(stack.database_url)
     with httpx.Client(base_url=stack.api_url, timeout=30) as client:
         yield ServiceClient(client, stack.database_url)

@@ -1,0 +1,161 @@
+"""Sections 2 and 3: the HTML pipeline and the quality of what it stores.
+
+The 181 pages of the extraction benchmark are served by a local threaded HTTP server; each is
+POSTed as a URL (with its outlet as `source`), so it goes fetch -> extract -> clean -> dedup as a
+real page would. Quality is the benchmark's score of the stored text (GET /articles/{id}).
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import trafilatura
+
+from bench.common import EXTRACTION_BENCH, percentile, running_stack
+from bench.extraction_quality import Page, load_pages, page_fractions
+
+WORKERS = 2
+
+
+@dataclass
+class Quality:
+    precision: float
+    recall: float
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass
+class HtmlResult:
+    pages: int
+    pages_per_s: float
+    p50_ms: float
+    p99_ms: float
+    failed: int
+    failed_reasons: dict[str, int]
+    service_quality: Quality
+    bare_pages_per_s: float
+    bare_quality: Quality
+    cores_used: int
+
+    @property
+    def per_core_ratio(self) -> float:
+        return (self.pages_per_s / self.cores_used) / self.bare_pages_per_s
+
+
+def score(pages: list[Page], predictions: list[str]) -> Quality:
+    precisions, recalls = [], []
+    for page, predicted in zip(pages, predictions, strict=True):
+        tp, fp, fn = page_fractions(predicted, page.article_body)
+        if tp + fp > 0:
+            precisions.append(tp / (tp + fp))
+        if tp + fn > 0:
+            recalls.append(tp / (tp + fn))
+    return Quality(sum(precisions) / len(precisions), sum(recalls) / len(recalls))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    pages: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:
+        body = self.pages.get(self.path.lstrip("/"))
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(pages: list[Page]) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = type("PageHandler", (_Handler,), {"pages": {f"{p.page_id}.html": p.html for p in pages}})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def bare(pages: list[Page], repeats: int = 1) -> tuple[float, list[str]]:
+    """trafilatura.extract(include_comments=False), as the benchmark runs it, one process."""
+    outputs: list[str] = []
+    started = time.perf_counter()
+    for _ in range(repeats):
+        outputs = [
+            trafilatura.extract(p.html, url=p.url, include_comments=False) or "" for p in pages
+        ]
+    return len(pages) * repeats / (time.perf_counter() - started), outputs
+
+
+def run() -> HtmlResult:
+    pages = load_pages(EXTRACTION_BENCH)
+    bare_rate, bare_texts = bare(pages)
+    server, base = serve(pages)
+    try:
+        with (
+            running_stack(WORKERS) as stack,
+            httpx.Client(base_url=stack.base_url, timeout=60) as client,
+            psycopg.connect(stack.libpq_url, autocommit=True) as db,
+        ):
+            items = [
+                {
+                    "url": f"{base}/{p.page_id}.html",
+                    "source": (urlsplit(p.url).hostname or "").removeprefix("www."),
+                }
+                for p in pages
+            ]
+            answer = client.post("/articles/batch", json={"articles": items})
+            answer.raise_for_status()
+            ids = [int(a["id"]) for a in answer.json()["articles"]]
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                left = db.execute(
+                    "SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')"
+                ).fetchone()
+                if left is not None and left[0] == 0:
+                    break
+                time.sleep(0.1)
+            rows = db.execute(
+                "SELECT id, status, error, extract(epoch FROM processed_at - created_at), "
+                "extract(epoch FROM created_at), extract(epoch FROM processed_at) FROM articles"
+            ).fetchall()
+            texts = []
+            for article_id in ids:
+                body = client.get(f"/articles/{article_id}").json()
+                texts.append(body.get("text") or "")
+    finally:
+        server.shutdown()
+    done = [r for r in rows if r[1] == "done"]
+    failed = [r for r in rows if r[1] == "failed"]
+    reasons: dict[str, int] = {}
+    for r in failed:
+        key = str(r[2])[:60]
+        reasons[key] = reasons.get(key, 0) + 1
+    span = max(float(r[5]) for r in rows if r[5] is not None) - min(float(r[4]) for r in rows)
+    latencies = [float(r[3]) * 1000 for r in done + failed]
+    return HtmlResult(
+        pages=len(pages),
+        pages_per_s=len(pages) / span,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        failed=len(failed),
+        failed_reasons=reasons,
+        service_quality=score(pages, texts),
+        bare_pages_per_s=bare_rate,
+        bare_quality=score(pages, bare_texts),
+        cores_used=min(WORKERS, os.cpu_count() or WORKERS),
+    )
