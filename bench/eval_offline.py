@@ -38,6 +38,7 @@ from service.dedup import scoring  # noqa: E402
 from service.dedup.features import StoryFeatures, extract_features  # noqa: E402
 from service.dedup.scoring import (  # noqa: E402
     DEFAULT_SAME_STORY_THRESHOLD,
+    effective_threshold,
     score_pair,
     smoothed_idf,
 )
@@ -202,11 +203,14 @@ class Store:
         self.df.update(features.term_weights.keys())
 
     def stories(self, threshold: float) -> list[int]:
-        """Replay story assignment at a threshold: join the best candidate's story, or found one."""
+        """Replay story assignment at a base threshold: join the best candidate's story, or found
+        one. As in the service, the threshold applied is effective_threshold(base, N) with N the
+        articles stored before this one (`index`)."""
         story: list[int] = []
         for index, scored in enumerate(self.scored):
             best = max(scored, key=lambda item: item[1], default=None)
-            story.append(story[best[0]] if best and best[1] >= threshold else index)
+            joins = best is not None and best[1] >= effective_threshold(threshold, index)
+            story.append(story[best[0]] if best is not None and joins else index)
         return story
 
 
@@ -458,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"same-language pairs dropped with them: {dropped_pairs}"
     )
     print(
-        f"threshold {args.threshold:.3f}; ingest order shuffled with seed {args.seed}; "
+        f"base threshold {args.threshold:.3f} (effective_threshold by articles stored); "
+        f"ingest order shuffled with seed {args.seed}; "
         f"features {t_features:.1f}s, ingest {t_ingest:.1f}s, "
         f"score_pair {1000 * store.score_seconds / max(1, store.score_calls):.3f} ms/call "
         f"over {store.score_calls} calls"

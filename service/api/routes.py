@@ -20,6 +20,7 @@ from service.api.schemas import (
     BatchAcceptedOut,
     CompareOut,
     ErrorOut,
+    RequestErrorOut,
     StoryMemberOut,
     StoryOut,
     StoryPageOut,
@@ -143,7 +144,7 @@ IdempotencyKeyHeader = Annotated[
 ]
 INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut},
-    422: {"model": ErrorOut},
+    422: {"model": RequestErrorOut},
     429: {"model": ErrorOut},
     503: {"model": ErrorOut},
 }
@@ -289,7 +290,10 @@ def _decode_cursor(cursor: str | None) -> int | None:
 
 
 @router.get(
-    "/stories", response_model=StoryPageOut, responses={422: {"model": ErrorOut}}, tags=["read"]
+    "/stories",
+    response_model=StoryPageOut,
+    responses={422: {"model": RequestErrorOut}},
+    tags=["read"],
 )
 def list_stories(
     session: SessionDep,
@@ -333,5 +337,5 @@ def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> d
 
 @router.get("/metrics", tags=["ops"])
 def metrics(session: SessionDep) -> dict[str, int]:
-    """Article counts by status (from PostgreSQL, so every worker's outcomes are included)."""
-    return queries.status_counts(session)
+    """Counts of every article outcome: by status, by match kind, failures by reason."""
+    return queries.outcome_counts(session)

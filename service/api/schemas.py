@@ -93,3 +93,18 @@ class CompareOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
+
+
+class ValidationErrorItem(BaseModel):
+    """One problem FastAPI found while validating a request (its own error format)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class RequestErrorOut(BaseModel):
+    """A 422: a reason from a route ("url refused: ..."), or FastAPI's list of validation
+    errors when the body, query or headers do not match their schema."""
+
+    detail: str | list[ValidationErrorItem]

@@ -79,6 +79,24 @@ def list_stories(
     ]
 
 
-def status_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(text("SELECT status, count(*) FROM articles GROUP BY status")).all()
-    return {str(r[0]): int(r[1]) for r in rows}
+def outcome_counts(session: Session) -> dict[str, int]:
+    """One counter per article outcome, from PostgreSQL so every worker's work is included:
+    articles by status, done articles by how they matched (new story, exact, near copy, rewrite),
+    failed articles by the kind of reason (the text before its first colon)."""
+    counts: dict[str, int] = {}
+    for prefix, sql in (
+        ("articles_", "SELECT status, count(*) FROM articles GROUP BY status"),
+        (
+            "matched_",
+            "SELECT match_kind, count(*) FROM articles WHERE status = 'done' GROUP BY match_kind",
+        ),
+        (
+            "failed_",
+            "SELECT split_part(error, ':', 1), count(*) FROM articles "
+            "WHERE status = 'failed' GROUP BY 1",
+        ),
+    ):
+        for key, value in session.execute(text(sql)).all():
+            counts[prefix + str(key).replace(" ", "_")] = int(value)
+    counts["stories"] = int(session.execute(text("SELECT count(*) FROM stories")).scalar_one())
+    return counts

@@ -118,3 +118,17 @@ def test_compare_explains_why_the_rewrite_matches(service: ServiceClient) -> Non
     assert "kommersant" in same["evidence"]["shared_attributions"]
     assert different["same_story"] is False
     assert same["similarity"] > different["similarity"]
+
+
+def test_metrics_count_every_outcome(service: ServiceClient) -> None:
+    ingest_seeds(service, SEEDS)
+    service.wait_final([service.post(text="too short")])
+
+    metrics = service.http.get("/metrics").json()
+
+    assert metrics["articles_done"] == 5
+    assert metrics["articles_failed"] == 1
+    assert metrics["matched_canonical"] == 4
+    assert metrics["matched_rewrite"] == 1
+    assert metrics["stories"] == 4
+    assert sum(v for k, v in metrics.items() if k.startswith("failed_")) == 1
