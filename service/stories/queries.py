@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from service.dedup import repository
+from service.dedup.features import StoryFeatures
+from service.dedup.scoring import score_pair, smoothed_idf
 from service.models import Article, Story
 
 
@@ -34,18 +38,40 @@ def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
+def _similarities_to_canonical(
+    session: Session, canonical_id: int | None, features: dict[int, dict[str, Any] | None]
+) -> dict[int, float]:
+    """Each member's score against the canonical article, with today's corpus statistics: the
+    canonical may have changed since a member matched (an older report arrived)."""
+    canonical_json = features.get(canonical_id) if canonical_id is not None else None
+    if canonical_json is None:
+        return {}
+    canonical = StoryFeatures.from_json(canonical_json)
+    members = {i: StoryFeatures.from_json(f) for i, f in features.items() if f is not None}
+    terms = set(canonical.term_weights).union(*(m.term_weights for m in members.values()))
+    documents, frequencies = repository.document_frequencies(session, terms)
+
+    def idf(term: str) -> float:
+        return smoothed_idf(documents, frequencies.get(term, 0))
+
+    return {i: score_pair(canonical, m, idf=idf).score for i, m in members.items()}
+
+
 def _members(session: Session, story: Story) -> list[StoryMember]:
     rows = session.execute(
-        select(Article.id, Article.title, Article.url, Article.similarity, Article.match_kind)
+        select(Article.id, Article.title, Article.url, Article.match_kind, Article.features)
         .where(Article.story_id == story.id)
         .order_by(Article.id)
     ).all()
+    similarities = _similarities_to_canonical(
+        session, story.canonical_article_id, {r.id: r.features for r in rows}
+    )
     members = [
         StoryMember(
             id=r.id,
             title=r.title,
             url=r.url,
-            similarity=1.0 if r.id == story.canonical_article_id else r.similarity,
+            similarity=1.0 if r.id == story.canonical_article_id else similarities.get(r.id),
             match=r.match_kind,
             is_canonical=r.id == story.canonical_article_id,
         )
