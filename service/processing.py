@@ -23,6 +23,7 @@ from service.dedup.assign import MatchSettings, assign_story
 from service.dedup.features import extract_features
 from service.extraction import (
     ExtractedArticle,
+    ExtractionError,
     clean_text,
     detect_language,
     extract_html,
@@ -191,7 +192,10 @@ def process_article(
             Exception
         ) as error:  # extraction of hostile HTML must end as a reason, not a crash loop
             log.exception("extraction failed for article %s", article_id)
-            mark_failed(session, article_id, f"extraction failed: {type(error).__name__}")
+            # ExtractionError says what is wrong with the input ("input is empty or not HTML");
+            # anything else is our bug, named by its type only.
+            detail = str(error) if isinstance(error, ExtractionError) else type(error).__name__
+            mark_failed(session, article_id, f"extraction failed: {detail}")
             session.commit()
             return StepResult(StepOutcome.FAILED)
 

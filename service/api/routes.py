@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import redis
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,12 @@ def get_session() -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# Article and story ids are PostgreSQL bigint identities: an id outside 1..2^63-1 can name no
+# row, and must be refused here (422) rather than overflow in PostgreSQL, whose error would be
+# answered as "database unavailable" (503).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _task_queue(request: Request) -> TaskQueue:
@@ -143,6 +149,8 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    # Starlette's answer to a body it cannot parse at all (e.g. not UTF-8) before validation.
+    400: {"model": ErrorOut},
     413: {"model": ErrorOut},
     422: {"model": RequestErrorOut},
     429: {"model": ErrorOut},
@@ -210,7 +218,7 @@ def post_article_batch(
     responses={404: {"model": ErrorOut}},
     tags=["read"],
 )
-def get_article(article_id: int, session: SessionDep) -> ArticleOut:
+def get_article(article_id: RowId, session: SessionDep) -> ArticleOut:
     article = queries.get_article(session, article_id)
     if article is None:
         raise HTTPException(404, "no such article")
@@ -236,7 +244,7 @@ def get_article(article_id: int, session: SessionDep) -> ArticleOut:
     tags=["read"],
 )
 def compare_articles(
-    article_id: int, other_id: int, session: SessionDep, settings: SettingsDep
+    article_id: RowId, other_id: RowId, session: SessionDep, settings: SettingsDep
 ) -> CompareOut:
     """How similar two processed articles are, whether they are one story, and why."""
     try:
@@ -273,7 +281,7 @@ def _story_out(story: StoryView) -> StoryOut:
     responses={404: {"model": ErrorOut}},
     tags=["read"],
 )
-def get_story(story_id: int, session: SessionDep) -> StoryOut:
+def get_story(story_id: RowId, session: SessionDep) -> StoryOut:
     story = queries.get_story(session, story_id)
     if story is None:
         raise HTTPException(404, "no such story")
@@ -284,9 +292,12 @@ def _decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        before_id = int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, UnicodeDecodeError) as bad:
         raise HTTPException(422, "malformed cursor") from bad
+    if not 1 <= before_id <= MAX_ROW_ID:  # we only hand out ids of real stories
+        raise HTTPException(422, "malformed cursor")
+    return before_id
 
 
 @router.get(

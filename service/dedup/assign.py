@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
-from service.dedup.scoring import MatchScore, score_pair, smoothed_idf
+from service.dedup.scoring import MatchScore, effective_threshold, score_pair, smoothed_idf
 from service.dedup.signature import (
     SignatureScheme,
     band_keys,
@@ -100,12 +100,15 @@ def assign_story(
         session, article_id=article_id, keys=keys, limit=settings.max_candidates
     )
     best: tuple[MatchScore, repository.StoredMember] | None = None
+    threshold = settings.same_story_threshold
     if candidates:
         candidate_features = [StoryFeatures.from_json(c.features) for c in candidates]
         terms = set(features.term_weights)
         for cf in candidate_features:
             terms |= set(cf.term_weights)
         documents, frequencies = repository.document_frequencies(session, terms)
+        # A young corpus cannot tell topic words from story words: demand more evidence.
+        threshold = effective_threshold(settings.same_story_threshold, documents)
 
         def idf(term: str) -> float:
             return smoothed_idf(documents, frequencies.get(term, 0))
@@ -124,7 +127,7 @@ def assign_story(
     )
     repository.add_document_terms(session, features.term_weights)
 
-    if best is not None and best[0].score >= settings.same_story_threshold:
+    if best is not None and best[0].score >= threshold:
         match, member = best
         kind = _copy_or_rewrite(session, cleaned_text, member.article_id, settings)
         _set_article_story(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
-from service.dedup.scoring import score_pair, smoothed_idf
+from service.dedup.scoring import effective_threshold, score_pair, smoothed_idf
 from service.models import Article
 
 
@@ -48,6 +48,9 @@ def compare_articles(session: Session, a_id: int, b_id: int, *, threshold: float
     if a.published_at and b.published_at:
         evidence["date_gap_days"] = abs((a.published_at - b.published_at).total_seconds()) / 86400
     evidence["same_story_now"] = a.story_id is not None and a.story_id == b.story_id
+    # The same evidence bar the workers apply to a store of this size.
+    threshold_now = effective_threshold(threshold, documents)
+    evidence["threshold"] = round(threshold_now, 4)
     return Comparison(
-        similarity=match.score, same_story=match.score >= threshold, evidence=evidence
+        similarity=match.score, same_story=match.score >= threshold_now, evidence=evidence
     )

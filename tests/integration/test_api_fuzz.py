@@ -74,7 +74,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_every_operation_answers_within_its_schema(
     case: schemathesis.Case, http_session: requests.Session
 ) -> None:
-    label = f"{case.method} {case.path}"
+    label = case.operation.label
     response = case.call(session=http_session, timeout=30)
     cases_by_operation[label] += 1
     statuses_by_operation.setdefault(label, Counter())[response.status_code] += 1
