@@ -94,9 +94,7 @@ def edit(title: str, text: str, rng: random.Random) -> tuple[str, str]:
     if len(sentences) >= 4:
         # Drop about 10% of the sentences (never the lead), at least one.
         droppable = list(range(1, len(sentences)))
-        for victim in sorted(
-            rng.sample(droppable, max(1, len(sentences) // 10)), reverse=True
-        ):
+        for victim in sorted(rng.sample(droppable, max(1, len(sentences) // 10)), reverse=True):
             del sentences[victim]
         # Swap one adjacent pair in the body.
         if len(sentences) >= 3:

@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,8 @@ import psutil
 from bench.common import percentile
 
 WARMUP = 20
+# The hashing scheme of datasketch 2.0 MinHash, which made the signatures.
+SCHEME = "affine32"
 
 
 def rss_mib() -> float:
@@ -40,7 +43,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
     from service.dedup.features import StoryFeatures
     from service.settings import get_settings
 
-    queries = json.loads(open(queries_file, encoding="utf-8").read())
+    queries = json.loads(Path(queries_file).read_text(encoding="utf-8"))
     engine = get_engine()
     timing = {"on": False}
     sql: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
@@ -121,12 +124,12 @@ def probe_baseline(stored_file: str, queries_file: str) -> dict[str, Any]:
     before = rss_mib()
     lsh = MinHashLSH(num_perm=stored.shape[1], params=(64, 2))
     for key, row in enumerate(stored):
-        lsh.insert(key, LeanMinHash(seed=1, hashvalues=row.astype(np.uint64)))
+        lsh.insert(key, LeanMinHash(seed=1, hashvalues=row.astype(np.uint64), scheme=SCHEME))
     del stored
     latencies = []
     sizes = []
     for n, row in enumerate(queries):
-        minhash = LeanMinHash(seed=1, hashvalues=row.astype(np.uint64))
+        minhash = LeanMinHash(seed=1, hashvalues=row.astype(np.uint64), scheme=SCHEME)
         started = time.perf_counter()
         found = lsh.query(minhash)
         elapsed = time.perf_counter() - started

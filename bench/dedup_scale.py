@@ -35,6 +35,7 @@ MAX_TERMS = 150
 MAX_NAMES = 40
 NEAR_COPY_SHARE = 0.3
 SEED = 7
+LOAD_CHUNK = 20_000
 
 
 @dataclass
@@ -61,7 +62,6 @@ class Vocabulary:
     names: dict[str, tuple[np.ndarray, np.ndarray]]
     term_counts: dict[str, list[int]]
     name_counts: dict[str, list[int]]
-    singleton: np.ndarray  # (features, NUM_PERM) uint64: MinHash of each feature alone
 
 
 @lru_cache(maxsize=1)
@@ -113,23 +113,7 @@ def vocabulary() -> Vocabulary:
         names,
         term_counts,
         name_counts,
-        singleton_minhashes(features),
     )
-
-
-def singleton_minhashes(features: list[str]) -> np.ndarray:
-    """The MinHash of a set is the element-wise min of its members' own MinHashes."""
-    import datasketch
-
-    from service.dedup.signature import MINHASH_SEED
-
-    minhash = datasketch.MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
-    out = np.empty((len(features), NUM_PERM), dtype=np.uint64)
-    for i, feature in enumerate(features):
-        minhash.clear()
-        minhash.update(feature.encode("utf-8"))
-        out[i] = minhash.hashvalues
-    return out
 
 
 @dataclass
@@ -162,17 +146,36 @@ def synthetic_article(vocab: Vocabulary, key: int, near_copy_of: int | None = No
     return _with_signature(vocab, language, terms, names)
 
 
-@lru_cache(maxsize=1)
-def _feature_index() -> dict[str, int]:
-    return {f: i for i, f in enumerate(vocabulary().features)}
+_SINGLETONS: dict[str, np.ndarray] = {}
 
 
-def _with_signature(vocab: Vocabulary, language: str, terms: list[str], names: list[str]) -> Synthetic:
-    index = _feature_index()
-    keys = {"t:" + t for t in terms[:40]} | {"n:" + n for n in names}
-    rows = [index[k] for k in keys if k in index]
-    hashvalues = vocab.singleton[rows].min(axis=0) if rows else np.full(NUM_PERM, 2**32 - 1)
-    return Synthetic(language, terms, names, hashvalues.astype(np.uint64))
+def _singleton(feature: str) -> np.ndarray:
+    """The MinHash of one feature alone; a set's MinHash is the element-wise min of these."""
+    found = _SINGLETONS.get(feature)
+    if found is None:
+        import datasketch
+
+        from service.dedup.signature import MINHASH_SEED
+
+        minhash = datasketch.MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED)
+        minhash.update(feature.encode("utf-8"))
+        found = _SINGLETONS[feature] = np.asarray(minhash.hashvalues, dtype=np.uint64)
+    return found
+
+
+def _with_signature(
+    vocab: Vocabulary, language: str, terms: list[str], names: list[str]
+) -> Synthetic:
+    from service.dedup.features import StoryFeatures
+
+    article = Synthetic(language, terms, names, np.empty(0, dtype=np.uint64))
+    # The service's own key_features, so stored and fresh signatures are made the same way.
+    keys = StoryFeatures.from_json(features_json(article)).key_features()
+    if keys:
+        article.hashvalues = np.stack([_singleton(k) for k in keys]).min(axis=0)
+    else:
+        article.hashvalues = np.full(NUM_PERM, 2**32 - 1, dtype=np.uint64)
+    return article
 
 
 def features_json(article: Synthetic) -> dict[str, object]:
@@ -212,28 +215,20 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
         db.execute("ALTER TABLE lsh_bands DROP CONSTRAINT IF EXISTS lsh_bands_pkey")
         db.execute("DROP INDEX IF EXISTS ix_lsh_bands_article_id")
         with (
-            db.cursor().copy(
-                "COPY stories (id, canonical_article_id, size) FROM STDIN"
-            ) as stories,
+            db.cursor().copy("COPY stories (id, canonical_article_id, size) FROM STDIN") as stories,
         ):
             for i in range(first, last + 1):
                 stories.write_row((i, i, 1))
-        with (
-            db.cursor().copy(
-                "COPY articles (id, status, source, title, text, text_hash, language, story_id, "
-                "match_kind, features, processed_at) FROM STDIN"
-            ) as articles,
-            db.cursor().copy(
-                "COPY article_signatures (article_id, scheme, hashvalues) FROM STDIN"
-            ) as sigs,
-            db.cursor().copy("COPY lsh_bands (band_key, article_id) FROM STDIN") as bands,
-        ):
-            for i in range(first, last + 1):
+        # One COPY at a time per connection: rows are made in chunks, then copied table by table.
+        for chunk_start in range(first, last + 1, LOAD_CHUNK):
+            chunk_end = min(last, chunk_start + LOAD_CHUNK - 1)
+            article_rows, signature_rows, band_rows = [], [], []
+            for i in range(chunk_start, chunk_end + 1):
                 article = synthetic_article(vocab, i)
                 signatures[i - 1] = article.hashvalues.astype(np.uint32)
                 df.update(article.terms)
                 text = " ".join(article.terms)
-                articles.write_row(
+                article_rows.append(
                     (
                         i,
                         "done",
@@ -248,9 +243,20 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
                         "2021-06-01T00:00:00Z",
                     )
                 )
-                sigs.write_row((i, scheme, article.hashvalues.astype("<u4").tobytes()))
-                for key in band_keys(article.hashvalues):
-                    bands.write_row((key, i))
+                signature_rows.append((i, scheme, article.hashvalues.astype("<u4").tobytes()))
+                band_rows.extend((key, i) for key in band_keys(article.hashvalues))
+            _copy(
+                db,
+                "COPY articles (id, status, source, title, text, text_hash, language, story_id, "
+                "match_kind, features, processed_at) FROM STDIN",
+                article_rows,
+            )
+            _copy(
+                db,
+                "COPY article_signatures (article_id, scheme, hashvalues) FROM STDIN",
+                signature_rows,
+            )
+            _copy(db, "COPY lsh_bands (band_key, article_id) FROM STDIN", band_rows)
         db.execute("TRUNCATE term_document_frequencies")
         with db.cursor().copy(
             "COPY term_document_frequencies (term, document_count) FROM STDIN"
@@ -262,7 +268,9 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
             "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
             (last,),
         )
-        db.execute("ALTER TABLE lsh_bands ADD CONSTRAINT lsh_bands_pkey PRIMARY KEY (band_key, article_id)")
+        db.execute(
+            "ALTER TABLE lsh_bands ADD CONSTRAINT lsh_bands_pkey PRIMARY KEY (band_key, article_id)"
+        )
         db.execute("CREATE INDEX ix_lsh_bands_article_id ON lsh_bands (article_id)")
         for table, column in (("articles", "id"), ("stories", "id")):
             db.execute(
@@ -271,6 +279,14 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
         db.commit()
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("VACUUM ANALYZE")
+
+
+def _copy(
+    db: psycopg.Connection[tuple[object, ...]], sql: str, rows: list[tuple[object, ...]]
+) -> None:
+    with db.cursor().copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def write_queries(path: Path, stored: int, count: int) -> np.ndarray:

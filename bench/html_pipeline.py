@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -65,7 +66,7 @@ def score(pages: list[Page], predictions: list[str]) -> Quality:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    pages: dict[str, bytes] = {}
+    pages: ClassVar[dict[str, bytes]] = {}
 
     def do_GET(self) -> None:
         body = self.pages.get(self.path.lstrip("/"))
@@ -83,7 +84,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def serve(pages: list[Page]) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = type("PageHandler", (_Handler,), {"pages": {f"{p.page_id}.html": p.html for p in pages}})
+    handler = type(
+        "PageHandler", (_Handler,), {"pages": {f"{p.page_id}.html": p.html for p in pages}}
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

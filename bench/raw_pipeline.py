@@ -201,7 +201,7 @@ def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineR
     recall, pairs, mixed, mixed_same, stories = cluster_quality(
         corpus, ids, lambda i: story_of.get(i)
     )
-    cpu_used = {name: cpu_after[name] - cpu_before[name] for name in groups}
+    cpu_used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
     total_cpu = sum(cpu_used.values()) or 1.0
     return PipelineResult(
         articles=len(ids),
@@ -278,9 +278,7 @@ def run_baseline(corpus: Corpus) -> tuple[float, float, int]:
         cluster[key] = cluster[min(hits)] if hits else key
         lsh.insert(key, minhash)
     elapsed = time.perf_counter() - started
-    recall, _, mixed, _, _ = cluster_quality(
-        corpus, list(range(len(corpus.articles))), cluster.get
-    )
+    recall, _, mixed, _, _ = cluster_quality(corpus, list(range(len(corpus.articles))), cluster.get)
     return len(corpus.articles) / elapsed, recall, mixed
 
 

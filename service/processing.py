@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # often a quoted statement as a template.
 BOILERPLATE_MIN_ARTICLES = 2
 
+# A worker that dies on the same article this many times (each attempt counted when it starts)
+# is not going to get through it: five covers a crash, a redeploy and a database restart.
+MAX_ATTEMPTS = 5
+
 # Counters of every article outcome, exposed at /metrics by the API process and logged by workers.
 outcomes: Counter[str] = Counter()
 
@@ -188,10 +192,11 @@ def process_article(
                 )
                 if known:
                     extracted = _extract(article, frozenset(known))
-        except (
-            Exception
-        ) as error:  # extraction of hostile HTML must end as a reason, not a crash loop
-            log.exception("extraction failed for article %s", article_id)
+        except Exception as error:  # hostile HTML must end as a reason, not a crash loop
+            if isinstance(error, ExtractionError):
+                log.warning("article %s: extraction failed: %s", article_id, error)
+            else:
+                log.exception("extraction failed for article %s", article_id)
             # ExtractionError says what is wrong with the input ("input is empty or not HTML");
             # anything else is our bug, named by its type only.
             detail = str(error) if isinstance(error, ExtractionError) else type(error).__name__
@@ -274,7 +279,19 @@ def claim_stale_articles(
     session: Session, *, older_than_s: int, limit: int = 1000
 ) -> list[PendingArticle]:
     """Articles queued or processing for too long: their message was lost (broker restart,
-    worker killed before acking). Touch them so concurrent sweepers don't both re-send."""
+    worker killed before acking). Touch them so concurrent sweepers don't both re-send.
+
+    An article that keeps failing without a recorded reason (a worker dying on it every time)
+    is given up after MAX_ATTEMPTS, and says so, rather than being re-sent forever."""
+    session.execute(
+        text(
+            "UPDATE articles SET status = 'failed', updated_at = now(), processed_at = now(), "
+            "error = 'gave up after ' || attempts || ' attempts: processing never finished' "
+            "WHERE status IN ('queued', 'processing') AND attempts >= :max_attempts "
+            "AND updated_at < now() - make_interval(secs => :age)"
+        ),
+        {"age": older_than_s, "max_attempts": MAX_ATTEMPTS},
+    )
     rows = session.execute(
         text(
             "UPDATE articles SET updated_at = now() WHERE id IN ("

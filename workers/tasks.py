@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service import processing
 from service.db import get_session_factory, session_scope
@@ -15,9 +15,9 @@ from workers.celery_app import FETCH_QUEUE, PROCESS_QUEUE, app
 
 log = logging.getLogger(__name__)
 
-# Database hiccups (restart, failover, lock timeout) are worth retrying; anything else is a bug
-# or bad input, which the service records on the article instead of raising.
-RETRIED_ERRORS = (OperationalError, DBAPIError)
+# Database hiccups (restart, failover, lock timeout: connection-level errors) are worth retrying;
+# anything else is a bug or bad input, which retrying would only repeat.
+RETRIED_ERRORS = (OperationalError, InterfaceError)
 RETRY_POLICY = {
     "autoretry_for": RETRIED_ERRORS,
     "retry_backoff": 2,

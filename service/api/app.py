@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
 
 from service.api.routes import TooBusy, router
 from service.ingest import TaskQueue
@@ -51,23 +55,35 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    # An HTTPException, because FastAPI turns any other exception raised while
+                    # it reads the body into "400 There was an error parsing the body"; this
+                    # one it re-raises, and the app answers it as the 413 it is.
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
+        except _BodyTooLarge:  # raised where no exception handler sees it
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(
-            {"detail": f"request body exceeds {self.max_bytes} bytes"}, status_code=413
-        )
+        response = JSONResponse({"detail": _BodyTooLarge(self.max_bytes).detail}, status_code=413)
         await response({"type": "http"}, _no_receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body exceeds {max_bytes} bytes")
+
+
+class _RepairingJSONResponse(JSONResponse):
+    """JSON that may echo hostile input (validation errors quote it): a lone surrogate, which
+    UTF-8 cannot encode, becomes "?" instead of failing the response with a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8", errors="replace")
 
 
 async def _no_receive() -> Message:
@@ -91,8 +107,10 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
     app.state.task_queue = task_queue
     app.include_router(router)
 
+    # Only connection-level errors mean "the database is away": those get 503 and Retry-After.
+    # Other database errors are bugs or bad data and must not be disguised as outages.
     @app.exception_handler(OperationalError)
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(InterfaceError)
     async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", exc)
         return JSONResponse(
@@ -100,6 +118,11 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
             status_code=503,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, rendered so that quoting the bad input can never fail.
+        return _RepairingJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
     @app.exception_handler(TooBusy)
     async def too_busy(request: Request, exc: TooBusy) -> JSONResponse:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Titles and sources are short by nature; these caps only stop abuse.
 MAX_TITLE_CHARS = 1000
 MAX_URL_CHARS = 2048
+# Dates PostgreSQL stores and Python reads back in any session time zone: a day inside
+# Python's range, so that e.g. 0001-01-01T00:00+14:00 (year 0 in UTC) is refused up front rather
+# than stored as a row that every later read fails on.
+EARLIEST_DATE = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_DATE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 class ArticleIn(BaseModel):
@@ -27,6 +32,41 @@ class ArticleIn(BaseModel):
     source: str | None = Field(
         default=None, max_length=200, description="The outlet; defaults to the URL's host."
     )
+
+    @field_validator("url", "text", "html", "title", "source")
+    @classmethod
+    def storable_string(cls, value: str | None) -> str | None:
+        """Refuse what PostgreSQL cannot store, here as a 422 rather than later as a 5xx."""
+        if value is None:
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON can escape a lone surrogate ("\ud800"); no UTF-8 text can hold one.
+            raise ValueError("not valid Unicode: holds a lone surrogate") from None
+        return value
+
+    @field_validator("url", "title", "source")
+    @classmethod
+    def no_nul(cls, value: str | None) -> str | None:
+        # text and html may carry stray NULs (they are dropped on the way in); a NUL in a URL,
+        # title or outlet name is malformed input, and PostgreSQL text cannot hold it.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    @field_validator("published_at")
+    @classmethod
+    def readable_date(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return value
+        try:
+            in_utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or not EARLIEST_DATE <= in_utc <= LATEST_DATE:
+            raise ValueError("out of range: must fall between years 1 and 9999 in UTC")
+        return value
 
     @model_validator(mode="after")
     def needs_something_to_process(self) -> ArticleIn:

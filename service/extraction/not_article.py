@@ -12,6 +12,7 @@ article: an article that ends with "We use cookies..." or "Subscribe to continue
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 
@@ -22,6 +23,14 @@ MIN_ARTICLE_WORDS = 20
 # Text left beside a notice must be a real brief to count as an article: twice the bare
 # minimum, because the title and a teaser sentence usually survive next to a notice.
 MIN_WORDS_BESIDE_NOTICE = 2 * MIN_ARTICLE_WORDS
+# People write letters, digits, punctuation and spaces: in articles of any language, control
+# characters, private-use and unassigned code points and U+FFFD (bytes that did not decode) are
+# all but absent, while random bytes read as text are a quarter control characters. Past this
+# share of the non-space characters the input is binary or decoded with the wrong charset.
+MAX_GARBLED_SHARE = 0.05
+# Enough characters to judge by, so a multi-megabyte text costs no more than a short one.
+GARBLED_SAMPLE_CHARS = 100_000
+_GARBLED_CATEGORIES = frozenset({"Cc", "Co", "Cs", "Cn"})
 _NOTICE_PATTERNS: dict[str, tuple[str, ...]] = {
     "IP block or bot check": (
         r"unusual traffic", r"are you a robot", r"not a robot", r"verify (?:that )?you are",
@@ -117,8 +126,26 @@ def _notice_kind(text: str) -> str | None:
     return next((kind for kind, pattern in _NOTICE_RES.items() if pattern.search(lowered)), None)
 
 
+def _garbled_share(text: str) -> float:
+    """The share of non-space characters that no one writes: controls, private use,
+    unassigned code points, and U+FFFD where undecodable bytes were replaced."""
+    written = [c for c in text[:GARBLED_SAMPLE_CHARS] if not c.isspace()]
+    if not written:
+        return 0.0
+    garbled = sum(
+        1 for c in written if c == "\ufffd" or unicodedata.category(c) in _GARBLED_CATEGORIES
+    )
+    return garbled / len(written)
+
+
 def not_article_reason(title: str | None, text: str) -> str | None:
     """Why this page is not an article ("not an article: cookie or consent wall"), or None."""
+    garbled = _garbled_share(text)
+    if garbled > MAX_GARBLED_SHARE:
+        return (
+            f"not an article: binary or garbled text ({garbled:.0%} of its characters are "
+            "control or undecodable characters)"
+        )
     notice_words: Counter[str] = Counter()
     # A notice in the title ("Access denied", "Subscribe to read") counts; the title's other
     # words do not make an article.
