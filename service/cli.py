@@ -85,9 +85,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from service.db import get_session_factory
-    from service.reindex import reindex
+    from service.reindex import count_stale_signatures, reindex
 
     _require_database_url()
+    if args.check:
+        with get_session_factory()() as session:
+            stale, total = count_stale_signatures(session, get_settings())
+        print(f"{stale} of {total} signatures were made under other matching settings")
+        return 1 if stale else 0
     with Progress() as bar:
         task = bar.add_task("reindexing", total=None)
         report = reindex(
@@ -241,10 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("sweep", help="re-send articles pending too long").set_defaults(func=cmd_sweep)
-    sub.add_parser(
+    reindex = sub.add_parser(
         "reindex",
         help="rebuild the band index and all stories from stored content (stop workers first)",
-    ).set_defaults(func=cmd_reindex)
+    )
+    reindex.add_argument(
+        "--check", action="store_true", help="only count signatures made under other settings"
+    )
+    reindex.set_defaults(func=cmd_reindex)
 
     ingest = sub.add_parser(
         "ingest", help="post files (.txt, .html), folders or URLs and wait for them"

@@ -9,17 +9,33 @@ from running at once.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from service.dedup.repository import lock_key
-from service.processing import SessionFactory, process_article
+from service.processing import SessionFactory, match_settings, process_article
 from service.settings import Settings
 
 REINDEX_LOCK = lock_key("maintenance", "reindex")
+
+
+def count_stale_signatures(session: Session, settings: Settings) -> tuple[int, int]:
+    """(signatures made under other matching settings, all signatures): when the first is not
+    zero, `newsdedup reindex` brings the stories in line with the current settings."""
+    current = json.dumps(match_settings(settings).to_json())
+    row = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE scheme <> CAST(:current AS jsonb)), count(*) "
+            "FROM article_signatures"
+        ),
+        {"current": current},
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
-from service.dedup.scoring import MatchScore, effective_threshold, score_pair, smoothed_idf
+from service.dedup.scoring import (
+    MatchScore,
+    effective_threshold,
+    score_pair,
+    score_weights,
+    smoothed_idf,
+)
 from service.dedup.signature import (
     SignatureScheme,
     band_keys,
@@ -43,6 +49,17 @@ class MatchSettings:
     @property
     def scheme(self) -> SignatureScheme:
         return SignatureScheme(num_perm=self.num_perm, bands=self.bands)
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything that decided this signature's matches, stored with it, so a later
+        settings change can be detected and `newsdedup reindex` run."""
+        return {
+            **self.scheme.to_json(),
+            "max_candidates": self.max_candidates,
+            "same_story_threshold": self.same_story_threshold,
+            "near_copy_jaccard": self.near_copy_jaccard,
+            "score_weights": score_weights(),
+        }
 
 
 @dataclass(frozen=True)
@@ -121,7 +138,7 @@ def assign_story(
     repository.insert_signature(
         session,
         article_id=article_id,
-        scheme=scheme.to_json(),
+        scheme=settings.to_json(),
         hashvalues=encode_hashvalues(hashvalues),
         keys=keys,
     )

@@ -140,6 +140,17 @@ def fitted_inputs(components: Mapping[str, float]) -> list[float]:
     return [components[name] for name in FITTED_INPUTS]
 
 
+def score_weights() -> dict[str, float]:
+    """The score's weights, stored with each signature as part of the matching settings."""
+    return {
+        "intercept": SCORE_INTERCEPT,
+        "cosine": WEIGHT_COSINE,
+        "lead_told": WEIGHT_LEAD_TOLD,
+        "shared_attribution_bonus": SHARED_ATTRIBUTION_BONUS,
+        "conflicting_attribution_penalty": CONFLICTING_ATTRIBUTION_PENALTY,
+    }
+
+
 def effective_threshold(base_threshold: float, document_count: int) -> float:
     """The same-story threshold for a store of `document_count` articles.
 

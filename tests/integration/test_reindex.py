@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from service.db import make_engine
-from service.reindex import reindex
+from service.reindex import count_stale_signatures, reindex
 from service.settings import Settings
 from tests.integration.helpers import ServiceClient
 
@@ -27,12 +27,16 @@ def test_reindex_rebuilds_the_same_stories_from_stored_content(service: ServiceC
     before = partition(service, ids)
     engine = make_engine(service.database_url)
 
+    settings = Settings(database_url=service.database_url)
     report = reindex(
-        session_factory=sessionmaker(bind=engine, expire_on_commit=False),
-        settings=Settings(database_url=service.database_url),
+        session_factory=sessionmaker(bind=engine, expire_on_commit=False), settings=settings
     )
     engine.dispose()
 
+    with sessionmaker(bind=make_engine(service.database_url))() as session:
+        changed = Settings(database_url=service.database_url, same_story_threshold=0.7)
+        assert count_stale_signatures(session, changed) == (5, 5)
+        assert count_stale_signatures(session, settings)[0] == 0
     assert report.articles == 5
     assert report.stories == 4
     assert partition(service, ids) == before
