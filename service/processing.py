@@ -24,6 +24,7 @@ from service.dedup.features import extract_features
 from service.extraction import (
     ExtractedArticle,
     ExtractionError,
+    KnownBoilerplate,
     clean_text,
     detect_language,
     extract_html,
@@ -151,7 +152,7 @@ def source_key(article: Article) -> str | None:
     return None
 
 
-def _extract(article: Article, known: frozenset[int]) -> ExtractedArticle:
+def _extract(article: Article, known: KnownBoilerplate) -> ExtractedArticle:
     assert article.content is not None
     if article.content_kind == ContentKind.HTML.value:
         return extract_html(
@@ -181,17 +182,20 @@ def process_article(
             session.commit()
 
         source = source_key(article)
+
+        def learned_boilerplate(fingerprints: tuple[int, ...]) -> set[int]:
+            """Lines of this article seen in earlier articles of the same source."""
+            if not source or not fingerprints:
+                return set()
+            return dedup_repository.known_boilerplate(
+                session,
+                source=source,
+                fingerprints=fingerprints,
+                min_articles=BOILERPLATE_MIN_ARTICLES,
+            )
+
         try:
-            extracted = _extract(article, frozenset())
-            if source and extracted.raw_line_fingerprints:
-                known = dedup_repository.known_boilerplate(
-                    session,
-                    source=source,
-                    fingerprints=extracted.raw_line_fingerprints,
-                    min_articles=BOILERPLATE_MIN_ARTICLES,
-                )
-                if known:
-                    extracted = _extract(article, frozenset(known))
+            extracted = _extract(article, learned_boilerplate)
         except Exception as error:  # hostile HTML must end as a reason, not a crash loop
             if isinstance(error, ExtractionError):
                 log.warning("article %s: extraction failed: %s", article_id, error)

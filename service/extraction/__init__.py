@@ -7,11 +7,17 @@ from service.extraction.article import ExtractedArticle, ExtractionError
 from service.extraction.html import extract_html
 from service.extraction.language import detect_language, stopwords
 from service.extraction.not_article import not_article_reason
-from service.extraction.text_cleaning import clean_text, line_fingerprint, normalise_whitespace
+from service.extraction.text_cleaning import (
+    KnownBoilerplate,
+    clean_text,
+    line_fingerprint,
+    normalise_whitespace,
+)
 
 __all__ = [
     "ExtractedArticle",
     "ExtractionError",
+    "KnownBoilerplate",
     "clean_text",
     "detect_language",
     "extract_html",

@@ -6,7 +6,6 @@ plain-text cleaning as posted text, so learned boilerplate and the shape rules a
 
 from __future__ import annotations
 
-from collections.abc import Container
 from datetime import UTC, datetime
 
 import trafilatura
@@ -14,7 +13,12 @@ from lxml import etree
 from trafilatura.settings import Document
 
 from service.extraction.article import ExtractedArticle, ExtractionError
-from service.extraction.text_cleaning import CleanedText, clean_paragraphs, to_article
+from service.extraction.text_cleaning import (
+    CleanedText,
+    KnownBoilerplate,
+    clean_paragraphs,
+    to_article,
+)
 
 # trafilatura's own default ceiling (MAX_FILE_SIZE); checked here so that an oversized page
 # raises a clear error instead of coming back as "no article".
@@ -37,7 +41,7 @@ def extract_html(
     *,
     url: str | None = None,
     title: str | None = None,
-    known_boilerplate: Container[int] = frozenset(),
+    known_boilerplate: KnownBoilerplate = frozenset(),
 ) -> ExtractedArticle:
     """Extract and clean the article of an HTML page.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +135,12 @@ def _leading_date(lines: Sequence[_Line]) -> datetime | None:
     return None
 
 
+# Learned boilerplate: the fingerprints themselves, or a lookup asked with the text's own line
+# fingerprints (so a caller can query its store for just those lines).
+BoilerplateLookup = Callable[[tuple[int, ...]], Container[int]]
+KnownBoilerplate = Container[int] | BoilerplateLookup
+
+
 @dataclass(frozen=True)
 class CleanedText:
     title: str | None
@@ -148,7 +154,7 @@ def clean_paragraphs(
     *,
     title: str | None,
     infer_title: bool,
-    known_boilerplate: Container[int],
+    known_boilerplate: KnownBoilerplate,
 ) -> CleanedText:
     """The cleaning shared by the plain-text and HTML paths (see the module docstring).
 
@@ -156,13 +162,18 @@ def clean_paragraphs(
     and must not mistake a first paragraph for a headline).
     """
     normalised = normalise_whitespace(raw)
-    lines: list[_Line] = []
-    for text in normalised.split("\n"):
-        if text:
-            fingerprint = line_fingerprint(text)
-            learned = fingerprint in known_boilerplate
-            lines.append(_Line(text, fingerprint, classify_line(text), learned))
-    raw_fingerprints = tuple(dict.fromkeys(line.fingerprint for line in lines))
+    texts = [text for text in normalised.split("\n") if text]
+    fingerprints = [line_fingerprint(text) for text in texts]
+    raw_fingerprints = tuple(dict.fromkeys(fingerprints))
+    # A lookup is asked once, with this text's own lines: the caller's store of learned
+    # boilerplate is consulted without a second extraction pass.
+    known = (
+        known_boilerplate(raw_fingerprints) if callable(known_boilerplate) else known_boilerplate
+    )
+    lines = [
+        _Line(text, fingerprint, classify_line(text), fingerprint in known)
+        for text, fingerprint in zip(texts, fingerprints, strict=True)
+    ]
 
     if title is not None:
         title = " ".join(normalise_whitespace(title).split()) or None
@@ -203,7 +214,7 @@ def clean_text(
     raw: str,
     *,
     title: str | None = None,
-    known_boilerplate: Container[int] = frozenset(),
+    known_boilerplate: KnownBoilerplate = frozenset(),
 ) -> ExtractedArticle:
     """Clean a plain-text article.
 
