@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,19 +80,49 @@ def find_candidates(
     return [StoredMember(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
 
 
+# Document frequencies are cached per worker process once the corpus is large enough that one
+# more article moves an IDF by a negligible amount; a young corpus is always read fresh, because
+# there every count matters (see scoring.effective_threshold).
+DF_CACHE_MIN_DOCUMENTS = 1000
+# A minute of staleness changes no IDF noticeably at >= 1,000 documents.
+DF_CACHE_TTL_S = 60.0
+# About 40 MB of terms per worker process at most.
+DF_CACHE_MAX_TERMS = 300_000
+_df_cache: dict[str, tuple[int, float]] = {}
+
+
 def document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
     """(number of documents, document frequency of each known term)."""
-    documents = session.execute(
-        text("SELECT value FROM corpus_counters WHERE name = 'documents'")
-    ).scalar()
-    rows = session.execute(
-        text(
-            "SELECT term, document_count FROM term_document_frequencies "
-            "WHERE term = ANY(CAST(:terms AS text[]))"
-        ),
-        {"terms": sorted(set(terms))},
-    ).all()
-    return int(documents or 0), {str(r[0]): int(r[1]) for r in rows}
+    documents = int(
+        session.execute(text("SELECT value FROM corpus_counters WHERE name = 'documents'")).scalar()
+        or 0
+    )
+    wanted = set(terms)
+    now = time.monotonic()
+    found: dict[str, int] = {}
+    if documents >= DF_CACHE_MIN_DOCUMENTS:
+        for term in list(wanted):
+            cached = _df_cache.get(term)
+            if cached is not None and now - cached[1] < DF_CACHE_TTL_S:
+                found[term] = cached[0]
+                wanted.discard(term)
+    if wanted:
+        rows = session.execute(
+            text(
+                "SELECT term, document_count FROM term_document_frequencies "
+                "WHERE term = ANY(CAST(:terms AS text[]))"
+            ),
+            {"terms": sorted(wanted)},
+        ).all()
+        fresh = {str(r[0]): int(r[1]) for r in rows}
+        found.update(fresh)
+        if documents >= DF_CACHE_MIN_DOCUMENTS:
+            if len(_df_cache) > DF_CACHE_MAX_TERMS:
+                _df_cache.clear()
+            # Unknown terms are cached as 0 too: they are the rarest, and asked for again.
+            for term in wanted:
+                _df_cache[term] = (fresh.get(term, 0), now)
+    return documents, {t: c for t, c in found.items() if c}
 
 
 def add_document_terms(session: Session, terms: Iterable[str]) -> None:
