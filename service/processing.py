@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.dedup import repository as dedup_repository
-from service.dedup.assign import MatchSettings, assign_story
+from service.dedup.assign import MatchSettings, ProcessedArticle, assign_story
 from service.dedup.features import extract_features
 from service.extraction import (
     ExtractedArticle,
@@ -231,35 +231,25 @@ def process_article(
         features = extract_features(
             extracted.title, extracted.text, stopwords=stopwords(language), language=language
         )
-        cleaned_hash = text_hash(extracted.text)
-        article.title = article.title or extracted.title
-        article.text = extracted.text
-        article.text_hash = cleaned_hash
-        article.language = language
-        article.published_at = article.published_at or extracted.published_at
-        article.features = features.to_json()
-        session.flush()
-
-        assignment = assign_story(
-            article_id,
+        processed = ProcessedArticle(
             url=article.url,
-            cleaned_text=extracted.text,
-            text_hash=cleaned_hash,
+            title=article.title or extracted.title,
+            text=extracted.text,
+            text_hash=text_hash(extracted.text),
+            language=language,
+            published_at=article.published_at or extracted.published_at,
             features=features,
-            settings=match_settings(settings),
-            session=session,
+        )
+        # Nothing is written through the ORM object: assign_story stores the article with its
+        # story in one statement, and a dirty object would write it a second time.
+        session.expunge(article)
+        assignment = assign_story(
+            article_id, processed, settings=match_settings(settings), session=session
         )
         if source:
             dedup_repository.count_source_lines(
                 session, source=source, fingerprints=extracted.raw_line_fingerprints
             )
-        session.execute(
-            text(
-                "UPDATE articles SET status = 'done', error = NULL, processed_at = now(), "
-                "updated_at = now() WHERE id = :id"
-            ),
-            {"id": article_id},
-        )
         session.commit()
     outcomes["done"] += 1
     outcomes["done:" + assignment.match_kind.value] += 1

@@ -9,8 +9,10 @@ ascending order, so two workers handling near-duplicates at once cannot create t
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -83,31 +85,45 @@ def shingle_jaccard(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
+@dataclass(frozen=True)
+class ProcessedArticle:
+    """What processing made of an article: stored together with its story assignment."""
+
+    url: str | None
+    title: str | None
+    text: str
+    text_hash: bytes
+    language: str | None
+    published_at: datetime | None
+    features: StoryFeatures
+
+
 def assign_story(
     article_id: int,
+    article: ProcessedArticle,
     *,
-    url: str | None,
-    cleaned_text: str,
-    text_hash: bytes,
-    features: StoryFeatures,
     settings: MatchSettings,
     session: Session,
 ) -> Assignment:
-    """Assign within the caller's transaction; the caller commits (which releases the locks)."""
+    """Find or create the article's story and store the article, done, in it.
+
+    Runs within the caller's transaction; the caller commits, which releases the locks.
+    """
+    features = article.features
     scheme = settings.scheme
     hashvalues = minhash_values(features.key_features(), scheme)
     keys = band_keys(hashvalues, scheme)
-    locks = [*keys, repository.lock_key("text", text_hash)]
-    if url:
-        locks.append(repository.lock_key("url", url))
+    locks = [*keys, repository.lock_key("text", article.text_hash)]
+    if article.url:
+        locks.append(repository.lock_key("url", article.url))
     repository.lock_keys(session, locks)
 
     exact = repository.find_exact_member(
-        session, article_id=article_id, text_hash=text_hash, url=url
+        session, article_id=article_id, text_hash=article.text_hash, url=article.url
     )
     if exact is not None:
         matched_id, story_id = exact
-        _set_article_story(session, article_id, story_id, MatchKind.EXACT, matched_id, 1.0)
+        _store_article(session, article_id, article, story_id, MatchKind.EXACT, matched_id, 1.0)
         repository.join_story(
             session, story_id=story_id, article_id=article_id, counts_as_variant=False
         )
@@ -135,20 +151,20 @@ def assign_story(
             if best is None or match.score > best[0].score:
                 best = (match, candidate)
 
-    repository.insert_signature(
+    repository.index_article(
         session,
         article_id=article_id,
         scheme=settings.to_json(),
         hashvalues=encode_hashvalues(hashvalues),
         keys=keys,
+        terms=features.term_weights,
     )
-    repository.add_document_terms(session, features.term_weights)
 
     if best is not None and best[0].score >= threshold:
         match, member = best
-        kind = _copy_or_rewrite(session, cleaned_text, member.article_id, settings)
-        _set_article_story(
-            session, article_id, member.story_id, kind, member.article_id, match.score
+        kind = _copy_or_rewrite(session, article.text, member.article_id, settings)
+        _store_article(
+            session, article_id, article, member.story_id, kind, member.article_id, match.score
         )
         repository.join_story(
             session, story_id=member.story_id, article_id=article_id, counts_as_variant=True
@@ -156,7 +172,7 @@ def assign_story(
         return Assignment(member.story_id, kind, member.article_id, match.score, match.evidence())
 
     story_id = repository.create_story(session, canonical_article_id=article_id)
-    _set_article_story(session, article_id, story_id, MatchKind.CANONICAL, None, None)
+    _store_article(session, article_id, article, story_id, MatchKind.CANONICAL, None, None)
     return Assignment(story_id, MatchKind.CANONICAL, None, None)
 
 
@@ -171,21 +187,32 @@ def _copy_or_rewrite(
     return MatchKind.REWRITE
 
 
-def _set_article_story(
+def _store_article(
     session: Session,
     article_id: int,
+    article: ProcessedArticle,
     story_id: int,
     kind: MatchKind,
     matched_article_id: int | None,
     similarity: float | None,
 ) -> None:
+    """One UPDATE: the cleaned article, its story, and `done`. Before join_story, whose
+    canonical choice reads this article's published_at."""
     session.execute(
         text(
-            "UPDATE articles SET story_id = :story, match_kind = :kind, "
-            "matched_article_id = :matched, similarity = :similarity, updated_at = now() "
-            "WHERE id = :id"
+            "UPDATE articles SET title = :title, text = :text, text_hash = :hash, "
+            "language = :language, published_at = :published_at, "
+            "features = CAST(:features AS jsonb), story_id = :story, match_kind = :kind, "
+            "matched_article_id = :matched, similarity = :similarity, status = 'done', "
+            "error = NULL, processed_at = now(), updated_at = now() WHERE id = :id"
         ),
         {
+            "title": article.title,
+            "text": article.text,
+            "hash": article.text_hash,
+            "language": article.language,
+            "published_at": article.published_at,
+            "features": json.dumps(article.features.to_json(), separators=(",", ":")),
             "story": story_id,
             "kind": kind.value,
             "matched": matched_article_id,

@@ -125,48 +125,45 @@ def document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, d
     return documents, {t: c for t, c in found.items() if c}
 
 
-def add_document_terms(session: Session, terms: Iterable[str]) -> None:
-    """Count one more document for each term; rows are locked in sorted order (no deadlocks)."""
-    session.execute(
-        text(
-            "INSERT INTO term_document_frequencies (term, document_count) "
-            "SELECT t, 1 FROM unnest(CAST(:terms AS text[])) AS t ORDER BY t "
-            "ON CONFLICT (term) DO UPDATE "
-            "SET document_count = term_document_frequencies.document_count + 1"
-        ),
-        {"terms": sorted(set(terms))},
-    )
-    session.execute(
-        text(
-            "INSERT INTO corpus_counters (name, value) VALUES ('documents', 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = corpus_counters.value + 1"
-        )
-    )
-
-
-def insert_signature(
+def index_article(
     session: Session,
     *,
     article_id: int,
     scheme: dict[str, Any],
     hashvalues: bytes,
     keys: Sequence[int],
+    terms: Iterable[str],
 ) -> None:
+    """In one round trip: store the signature, add the band rows, and count one more document
+    for each term (term rows are locked in sorted order, so two workers never deadlock)."""
     session.execute(
         text(
-            "INSERT INTO article_signatures (article_id, scheme, hashvalues) "
-            "VALUES (:id, CAST(:scheme AS jsonb), :hv) "
-            "ON CONFLICT (article_id) DO UPDATE SET scheme = EXCLUDED.scheme, "
-            "hashvalues = EXCLUDED.hashvalues"
+            "WITH signature AS ("
+            "  INSERT INTO article_signatures (article_id, scheme, hashvalues) "
+            "  VALUES (:id, CAST(:scheme AS jsonb), :hv) "
+            "  ON CONFLICT (article_id) DO UPDATE SET scheme = EXCLUDED.scheme, "
+            "  hashvalues = EXCLUDED.hashvalues RETURNING 1"
+            "), bands AS ("
+            "  INSERT INTO lsh_bands (band_key, article_id) "
+            "  SELECT k, :id FROM unnest(CAST(:keys AS bigint[])) AS k "
+            "  ON CONFLICT DO NOTHING RETURNING 1"
+            "), terms AS ("
+            "  INSERT INTO term_document_frequencies (term, document_count) "
+            "  SELECT t, 1 FROM unnest(CAST(:terms AS text[])) AS t ORDER BY t "
+            "  ON CONFLICT (term) DO UPDATE "
+            "  SET document_count = term_document_frequencies.document_count + 1 RETURNING 1"
+            "), documents AS ("
+            "  INSERT INTO corpus_counters (name, value) VALUES ('documents', 1) "
+            "  ON CONFLICT (name) DO UPDATE SET value = corpus_counters.value + 1 RETURNING 1"
+            ") SELECT (SELECT count(*) FROM bands), (SELECT count(*) FROM terms)"
         ),
-        {"id": article_id, "scheme": _json(scheme), "hv": hashvalues},
-    )
-    session.execute(
-        text(
-            "INSERT INTO lsh_bands (band_key, article_id) "
-            "SELECT k, :id FROM unnest(CAST(:keys AS bigint[])) AS k ON CONFLICT DO NOTHING"
-        ),
-        {"id": article_id, "keys": list(keys)},
+        {
+            "id": article_id,
+            "scheme": _json(scheme),
+            "hv": hashvalues,
+            "keys": list(keys),
+            "terms": sorted(set(terms)),
+        },
     )
 
 
