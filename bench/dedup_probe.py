@@ -39,7 +39,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
     from service import processing
     from service.db import get_engine, get_session_factory
     from service.dedup import repository
-    from service.dedup.assign import assign_story
+    from service.dedup.assign import ProcessedArticle, assign_story
     from service.dedup.features import StoryFeatures
     from service.settings import get_settings
 
@@ -93,10 +93,15 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
             started = time.perf_counter()
             assign_story(
                 article_id,
-                url=query["url"],
-                cleaned_text=cleaned,
-                text_hash=digest,
-                features=features,
+                ProcessedArticle(
+                    url=query["url"],
+                    title=None,
+                    text=cleaned,
+                    text_hash=digest,
+                    language=features.language,
+                    published_at=None,
+                    features=features,
+                ),
                 settings=settings,
                 session=session,
             )

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Past this many accepted-but-unfinished articles the API answers 429: about an hour of
     # work for two workers, and far below what PostgreSQL or Redis would struggle to hold.
     max_backlog: int = 200_000
+    # Counting the backlog grows with it, and the bound is soft: count at most once a second.
+    backlog_count_max_age_s: float = 1.0
     # Per-client token bucket on the ingest routes, counted in articles: 200/s sustained with
     # bursts of one full batch. 0 disables it.
     rate_limit_articles_per_s: float = 200.0

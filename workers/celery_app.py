@@ -55,6 +55,7 @@ def create_celery_app() -> Celery:
         task_routes={
             "newsdedup.fetch_article": {"queue": FETCH_QUEUE},
             "newsdedup.process_article": {"queue": PROCESS_QUEUE},
+            "newsdedup.process_articles": {"queue": PROCESS_QUEUE},
             "newsdedup.sweep_stale_articles": {"queue": PROCESS_QUEUE},
         },
         beat_schedule={

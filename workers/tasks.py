@@ -49,6 +49,19 @@ def process_article(article_id: int) -> str:
     return result.outcome
 
 
+@app.task(name="newsdedup.process_articles", acks_late=True, ignore_result=True, **RETRY_POLICY)
+def process_articles(article_ids: list[int]) -> int:
+    """A chunk of posted articles in one message: publishing costs ~1 ms per message, as much
+    as the API's whole insert, so batches are sent in chunks. Redelivery redoes the chunk, and
+    the articles already done skip themselves."""
+    factory, settings = get_session_factory(), get_settings()
+    done = 0
+    for article_id in article_ids:
+        result = processing.process_article(article_id, session_factory=factory, settings=settings)
+        done += result.outcome == processing.StepOutcome.DONE
+    return done
+
+
 @app.task(name="newsdedup.sweep_stale_articles", acks_late=True, ignore_result=True)
 def sweep_stale_articles() -> int:
     with session_scope() as session:
@@ -62,12 +75,21 @@ def sweep_stale_articles() -> int:
     return len(stale)
 
 
+# Posted articles per process message: ten keep both worker processes busy on a batch of 100
+# while cutting the publish cost tenfold; about 0.3 s of work per message.
+PROCESS_CHUNK = 10
+
+
 def send_articles(article_ids: Sequence[int], *, needs_fetch: bool) -> None:
-    task = fetch_article if needs_fetch else process_article
-    queue = FETCH_QUEUE if needs_fetch else PROCESS_QUEUE
     with app.producer_or_acquire() as producer:
-        for article_id in article_ids:
-            task.apply_async(args=[article_id], queue=queue, producer=producer)
+        if needs_fetch:
+            # One message per URL: fetches wait on the network and should spread out.
+            for article_id in article_ids:
+                fetch_article.apply_async(args=[article_id], queue=FETCH_QUEUE, producer=producer)
+            return
+        for start in range(0, len(article_ids), PROCESS_CHUNK):
+            chunk = list(article_ids[start : start + PROCESS_CHUNK])
+            process_articles.apply_async(args=[chunk], queue=PROCESS_QUEUE, producer=producer)
 
 
 class CeleryTaskQueue:

@@ -127,7 +127,10 @@ def _accept(
     wait_s = _rate_limiter(request, settings).acquire(_client_key(request), cost=len(items))
     if wait_s > 0:
         raise TooBusy("rate limit exceeded for this client", wait_s)
-    if guards.backlog_size(session) + len(items) > settings.max_backlog:
+    if (
+        guards.backlog_size(session, max_age_s=settings.backlog_count_max_age_s) + len(items)
+        > settings.max_backlog
+    ):
         raise TooBusy(f"backlog over {settings.max_backlog} articles; workers are catching up", 30)
 
     accepted = record_articles(new, session=session)

@@ -59,13 +59,28 @@ def article_statuses(session: Session, article_ids: list[int]) -> dict[int, str]
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def backlog_size(session: Session) -> int:
-    """Articles accepted but not final: served by the partial index on pending articles."""
-    return int(
+_backlog_seen: tuple[int, float] | None = None
+_backlog_lock = threading.Lock()
+
+
+def backlog_size(
+    session: Session, *, max_age_s: float, clock: Callable[[], float] = time.monotonic
+) -> int:
+    """Articles accepted but not final (served by the partial index on pending articles),
+    counted at most once per `max_age_s` in this process."""
+    global _backlog_seen
+    now = clock()
+    with _backlog_lock:
+        if _backlog_seen is not None and now - _backlog_seen[1] < max_age_s:
+            return _backlog_seen[0]
+    count = int(
         session.execute(
             text("SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')")
         ).scalar_one()
     )
+    with _backlog_lock:
+        _backlog_seen = (count, now)
+    return count
 
 
 @dataclass

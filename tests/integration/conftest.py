@@ -48,6 +48,8 @@ STACK_ENV = {
     "NEWSDEDUP_SWEEP_STALE_AFTER_S": "30",
     "NEWSDEDUP_SWEEP_INTERVAL_S": "10",
     "NEWSDEDUP_MAX_BACKLOG": "5000",
+    # Count the backlog on every request, so one test's backlog never leaks into the next.
+    "NEWSDEDUP_BACKLOG_COUNT_MAX_AGE_S": "0",
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from service.ingest.guards import RateLimiter
+import pytest
+
+from service.ingest import guards
+from service.ingest.guards import RateLimiter, backlog_size
 
 
 class FakeClock:
@@ -32,3 +35,30 @@ def test_rate_limiter_refills_over_time_and_keeps_clients_apart() -> None:
 
 def test_rate_limiter_with_zero_rate_is_off() -> None:
     assert RateLimiter(rate=0, burst=0).acquire("a", cost=10**6) == 0
+
+
+class CountingSession:
+    """Stands in for a SQLAlchemy session: answers the backlog count and counts the queries."""
+
+    def __init__(self, answer: int) -> None:
+        self.answer = answer
+        self.queries = 0
+
+    def execute(self, *args: object, **kwargs: object) -> CountingSession:
+        self.queries += 1
+        return self
+
+    def scalar_one(self) -> int:
+        return self.answer
+
+
+def test_backlog_is_counted_at_most_once_per_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guards, "_backlog_seen", None)
+    clock = FakeClock()
+    session = CountingSession(answer=7)
+    first = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
+    session.answer = 9
+    cached = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
+    clock.now = 1.5
+    fresh = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
+    assert (first, cached, fresh, session.queries) == (7, 7, 9, 2)
