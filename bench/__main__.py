@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--articles", type=int, help="section 1 articles (10,000; quick 1,000)")
     parser.add_argument(
+        "--workers", type=int, default=2, help="section 1 worker processes (2, as `up` runs)"
+    )
+    parser.add_argument(
         "--duplicate-share",
         type=float,
         default=0.5,
@@ -87,12 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     if "raw" in args.sections:
         from bench import raw_pipeline
 
-        print(f"[1] raw-text pipeline: {args.articles:,} articles, 2 worker processes", flush=True)
+        print(
+            f"[1] raw-text pipeline: {args.articles:,} articles, {args.workers} worker processes",
+            flush=True,
+        )
         raw = raw_pipeline.run(
             args.articles,
             duplicate_share=args.duplicate_share,
             inflight=args.inflight,
             profile_s=args.profile_seconds,
+            workers=args.workers,
         )
         print(
             f"  newsdedup: {raw.throughput:.1f} articles/s POST->done; latency p50 "

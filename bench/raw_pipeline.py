@@ -87,14 +87,16 @@ class PipelineResult:
     backend_waits: list[tuple[str, float]] = field(default_factory=list)
 
 
-def run(n: int, *, duplicate_share: float, inflight: int, profile_s: float) -> PipelineResult:
+def run(
+    n: int, *, duplicate_share: float, inflight: int, profile_s: float, workers: int = WORKERS
+) -> PipelineResult:
     corpus = make_corpus(n, duplicate_share)
     print(
         f"  corpus: {len(corpus.articles)} articles, {corpus.originals} originals, "
         f"{corpus.duplicate_share:.0%} near-duplicate copies",
         flush=True,
     )
-    result = run_service(corpus, inflight=inflight, profile_s=profile_s)
+    result = run_service(corpus, inflight=inflight, profile_s=profile_s, workers=workers)
     base_throughput, base_recall, base_mixed = run_baseline(corpus)
     result.baseline_throughput = base_throughput
     result.baseline_recall = base_recall
@@ -102,8 +104,10 @@ def run(n: int, *, duplicate_share: float, inflight: int, profile_s: float) -> P
     return result
 
 
-def run_service(corpus: Corpus, *, inflight: int, profile_s: float) -> PipelineResult:
-    with running_stack(WORKERS) as stack:
+def run_service(
+    corpus: Corpus, *, inflight: int, profile_s: float, workers: int = WORKERS
+) -> PipelineResult:
+    with running_stack(workers) as stack:
         ids: list[int] = []
         rss_peak: dict[int, float] = {}
         tree_peak = 0.0
