@@ -158,3 +158,19 @@ def test_backlog_over_its_bound_gets_429_with_retry_after(service: ServiceClient
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     assert "backlog" in response.json()["detail"]
+
+
+def test_a_client_posting_past_its_rate_gets_429_with_retry_after(service: ServiceClient) -> None:
+    # Tiny texts: they fail fast as "too little text", so the workers are not loaded.
+    batch = {"articles": [{"text": f"tiny {i}"} for i in range(1000)]}
+    responses = []
+    for _ in range(5):
+        responses.append(service.http.post("/articles/batch", json=batch))
+        if responses[-1].status_code == 429:
+            break
+
+    limited = responses[-1]
+    assert limited.status_code == 429, [r.status_code for r in responses]
+    assert "rate limit" in limited.json()["detail"]
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert all(r.status_code == 202 for r in responses[:-1])
