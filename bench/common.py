@@ -23,6 +23,12 @@ DEV_SET = SHARED / "eval" / "semeval_dev.jsonl"
 EXTRACTION_BENCH = SHARED / "extraction-bench"
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def machine_summary() -> str:
     cpu = platform.processor() or "unknown"
     try:
@@ -34,20 +40,8 @@ def machine_summary() -> str:
         pass
     ram_gib = psutil.virtual_memory().total / 2**30
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
         commit += " (+uncommitted changes)" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"

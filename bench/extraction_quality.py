@@ -85,23 +85,26 @@ def page_fractions(predicted: str, truth: str) -> tuple[float, float, float]:
     return tp / total, fp / total, fn / total
 
 
-def evaluate(pages: list[Page], extractor: Callable[[Page], str]) -> Score:
+def mean_precision_recall(pages: list[Page], predictions: list[str]) -> tuple[float, float]:
+    """The benchmark's mean precision and recall over pages (pages without predicted or true
+    shingles are left out of the respective mean)."""
     precisions: list[float] = []
     recalls: list[float] = []
-    started = time.perf_counter()
-    predictions = [extractor(page) for page in pages]
-    elapsed = time.perf_counter() - started
     for page, predicted in zip(pages, predictions, strict=True):
         tp, fp, fn = page_fractions(predicted, page.article_body)
         if tp + fp > 0:
             precisions.append(tp / (tp + fp))
         if tp + fn > 0:
             recalls.append(tp / (tp + fn))
-    return Score(
-        precision=sum(precisions) / len(precisions),
-        recall=sum(recalls) / len(recalls),
-        pages_per_second=len(pages) / elapsed,
-    )
+    return sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+
+
+def evaluate(pages: list[Page], extractor: Callable[[Page], str]) -> Score:
+    started = time.perf_counter()
+    predictions = [extractor(page) for page in pages]
+    elapsed = time.perf_counter() - started
+    precision, recall = mean_precision_recall(pages, predictions)
+    return Score(precision=precision, recall=recall, pages_per_second=len(pages) / elapsed)
 
 
 def bare_trafilatura(page: Page) -> str:

@@ -20,7 +20,7 @@ import psycopg
 import trafilatura
 
 from bench.common import EXTRACTION_BENCH, percentile, running_stack
-from bench.extraction_quality import Page, load_pages, page_fractions
+from bench.extraction_quality import Page, load_pages, mean_precision_recall
 
 WORKERS = 2
 
@@ -55,14 +55,7 @@ class HtmlResult:
 
 
 def score(pages: list[Page], predictions: list[str]) -> Quality:
-    precisions, recalls = [], []
-    for page, predicted in zip(pages, predictions, strict=True):
-        tp, fp, fn = page_fractions(predicted, page.article_body)
-        if tp + fp > 0:
-            precisions.append(tp / (tp + fp))
-        if tp + fn > 0:
-            recalls.append(tp / (tp + fn))
-    return Quality(sum(precisions) / len(precisions), sum(recalls) / len(recalls))
+    return Quality(*mean_precision_recall(pages, predictions))
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

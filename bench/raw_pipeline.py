@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,16 +339,20 @@ def _frame_name(frame: str) -> str:
     return f"{match.group('func')} ({path})"
 
 
+def collapsed_stacks(raw_file: Path) -> Iterator[tuple[str, int]]:
+    """(stack, sample count) for each line of py-spy's collapsed ("raw") output."""
+    for line in raw_file.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if stack and count_text.isdigit():
+            yield stack, int(count_text)
+
+
 def top_functions(raw_file: Path, limit: int = 10) -> list[tuple[str, float, float]]:
     """(function, self %, total %) from py-spy's collapsed stacks, top by self time."""
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
-    for line in raw_file.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for stack, count in collapsed_stacks(raw_file):
         frames = [_frame_name(f) for f in stack.split(";") if not f.startswith("process ")]
         if not frames:
             continue
@@ -367,11 +372,7 @@ def top_inclusive(raw_file: Path, names: list[str]) -> dict[str, float]:
     """Inclusive share of the samples under functions whose name contains each given string."""
     found: Counter[str] = Counter()
     total = 0
-    for line in raw_file.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
+    for stack, count in collapsed_stacks(raw_file):
         total += count
         for name in names:
             if name in stack:
