@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import get_settings
@@ -44,6 +44,11 @@ def get_engine() -> Engine:
 @lru_cache(maxsize=1)
 def get_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def ping_database(session: Session) -> None:
+    """Raises unless PostgreSQL answers a trivial query."""
+    session.execute(text("SELECT 1"))
 
 
 @contextmanager

@@ -2,20 +2,20 @@
 
 Each step takes an article id and a session factory, is idempotent (a redelivered message finds
 the article already done and does nothing) and records every failure on the article with its
-reason: nothing is dropped silently. Outcomes are counted for metrics and logs.
+reason: nothing is dropped silently. Every outcome is logged here and counted from PostgreSQL
+at /metrics (stories.queries.outcome_counts).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service.dedup import repository as dedup_repository
@@ -46,8 +46,6 @@ BOILERPLATE_MIN_ARTICLES = 2
 # is not going to get through it: five covers a crash, a redeploy and a database restart.
 MAX_ATTEMPTS = 5
 
-# Counters of every article outcome, exposed at /metrics by the API process and logged by workers.
-outcomes: Counter[str] = Counter()
 
 SessionFactory = Callable[[], Session]
 
@@ -95,8 +93,6 @@ def mark_failed(session: Session, article_id: int, reason: str) -> None:
         ),
         {"id": article_id, "reason": reason[:1000]},
     )
-    outcomes["failed"] += 1
-    outcomes["failed:" + reason.split(":")[0][:40]] += 1
     log.info("article %s failed: %s", article_id, reason)
 
 
@@ -251,8 +247,6 @@ def process_article(
                 session, source=source, fingerprints=extracted.raw_line_fingerprints
             )
         session.commit()
-    outcomes["done"] += 1
-    outcomes["done:" + assignment.match_kind.value] += 1
     log.info(
         "article %s -> story %s (%s, similarity %s)",
         article_id,
@@ -297,13 +291,3 @@ def claim_stale_articles(
         {"age": older_than_s, "limit": limit},
     ).all()
     return [PendingArticle(int(r[0]), bool(r[1])) for r in rows]
-
-
-def pending_ids(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(Article.id).where(
-                Article.status.in_([ArticleStatus.QUEUED.value, ArticleStatus.PROCESSING.value])
-            )
-        )
-    )

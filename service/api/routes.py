@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import redis
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from service import processing
@@ -25,7 +24,7 @@ from service.api.schemas import (
     StoryOut,
     StoryPageOut,
 )
-from service.db import get_session_factory
+from service.db import get_session_factory, ping_database
 from service.fetching import URLRefused, check_url_syntax
 from service.ingest import NewArticle, TaskQueue, enqueue_accepted, guards, record_articles
 from service.settings import Settings, get_settings
@@ -48,8 +47,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 # Article and story ids are PostgreSQL bigint identities: an id outside 1..2^63-1 can name no
-# row, and must be refused here (422) rather than overflow in PostgreSQL, whose error would be
-# answered as "database unavailable" (503).
+# row, and must be refused here (422) rather than overflow in PostgreSQL as a server error.
 MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
@@ -337,7 +335,7 @@ def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> d
     """200 only when PostgreSQL and Redis both answer."""
     checks = {"postgres": "ok", "redis": "ok"}
     try:
-        session.execute(text("SELECT 1"))
+        ping_database(session)
     except Exception as error:
         checks["postgres"] = f"unavailable: {type(error).__name__}"
     try:
