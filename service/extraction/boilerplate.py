@@ -21,6 +21,7 @@ from service.extraction.dates import NUMERIC_DATE, TEXTUAL_DATE, is_date_only
 class LineKind(enum.Enum):
     NO_WORDS = "no words"
     URL = "url"
+    BARE_LINK = "bare link"
     DATE = "date"
     COPYRIGHT = "copyright"
     CROSS_LINK = "cross-link"
@@ -213,7 +214,7 @@ def classify_line(line: str) -> LineKind | None:
     if not _LETTER_RE.search(line):
         return LineKind.NO_WORDS
     if is_url_line(line):
-        return LineKind.URL
+        return LineKind.BARE_LINK if not word_count(_URL_RE.sub(" ", line)) else LineKind.URL
     if is_date_only(line):
         return LineKind.DATE
     if is_copyright_line(line):

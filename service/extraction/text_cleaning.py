@@ -54,8 +54,11 @@ _ALWAYS_DROPPED = frozenset(
     }
 )
 # Dropped only before the first or after the last body paragraph: inside the body a short
-# upper-case line is a subheading and a "*" line may be a list item.
-_EDGE_DROPPED = frozenset({LineKind.HEADER, LineKind.FOOTNOTE})
+# upper-case line is a subheading, a "*" line may be a list item, and a bare link (a line that
+# is only a link) is part of what the article presents, such as a list of offers. At the edges
+# it is a source or share line. Keeping inner bare links: extraction F1 0.964 -> 0.966
+# (bench/extraction_quality.py). A labelled link line ("Source: ...") is always dropped.
+_EDGE_DROPPED = frozenset({LineKind.HEADER, LineKind.FOOTNOTE, LineKind.BARE_LINK})
 
 
 def normalise_whitespace(text: str) -> str:

@@ -224,12 +224,20 @@ def test_boilerplate_shapes_are_removed_in_several_languages(boilerplate_line: s
         "The full report is available at https://example.org/report and runs to 300 pages.",
         # a title-like sentence that merely starts like the title
         "Plan approved, said the minister, but only after two amendments.",
+        # a bare link inside the body: one of the things the article presents
+        "https://example.org/plan-documents",
     ],
 )
 def test_content_lines_resembling_boilerplate_are_kept(content_line: str) -> None:
     raw = "\n\n".join([NEUTRAL_BODY[0], content_line, NEUTRAL_BODY[1]])
     article = clean_text(raw, title="Plan approved")
     assert content_line in article.text.split("\n\n")
+
+
+def test_bare_links_before_and_after_the_body_are_dropped() -> None:
+    raw = "\n\n".join(["https://example.org/share", *NEUTRAL_BODY, "www.example.org/source"])
+    article = clean_text(raw, title="Plan approved")
+    assert article.text == "\n\n".join(NEUTRAL_BODY)
 
 
 def test_given_title_overrides_inference_and_its_repeats_are_dropped() -> None:
