@@ -4,7 +4,7 @@ Domain code: knows nothing of HTTP, the database or Celery.
 """
 
 from service.extraction.article import ExtractedArticle, ExtractionError
-from service.extraction.html import extract_html
+from service.extraction.html import extract_html, warm_up
 from service.extraction.language import detect_language, stopwords
 from service.extraction.not_article import not_article_reason
 from service.extraction.text_cleaning import (
@@ -25,4 +25,5 @@ __all__ = [
     "normalise_whitespace",
     "not_article_reason",
     "stopwords",
+    "warm_up",
 ]

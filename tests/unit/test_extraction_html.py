@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.extraction import ExtractionError, extract_html, line_fingerprint
+from service.extraction import ExtractionError, extract_html, line_fingerprint, warm_up
 
 BENCH_DIR = Path(__file__).resolve().parents[3] / "shared" / "extraction-bench"
 
@@ -44,6 +44,12 @@ def test_benchmark_page_yields_its_article_text_and_title(page_id: str) -> None:
     true_paragraphs = [part for part in truth["articleBody"].split("\n") if part.strip()]
     assert true_paragraphs[0].strip() in article.text
     assert true_paragraphs[-1].strip() in article.text
+
+
+def test_warm_up_leaves_later_extractions_unchanged() -> None:
+    before = extract_html(bench_page(BBC), url="https://www.bbc.com/news/a")
+    warm_up()
+    assert extract_html(bench_page(BBC), url="https://www.bbc.com/news/a") == before
 
 
 def test_headline_repeated_in_body_is_dropped() -> None:
