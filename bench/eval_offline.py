@@ -55,10 +55,10 @@ from service.evaluation.metrics import (  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "eval" / "semeval_dev.jsonl"
 SEEDS_DIR = ROOT / "seeds"
-# The service's scheme (service/settings.py): 128 permutations in 64 bands, top 50 candidates.
+# The service's scheme (service/settings.py): 128 permutations in 64 bands, top 20 candidates.
 NUM_PERM = 128
 BANDS = 64
-MAX_CANDIDATES = 50
+MAX_CANDIDATES = 20
 # Fixed shuffle seed: the ingest order matters (IDF so far, which article founds a story), and a
 # fixed seed makes runs comparable.
 SHUFFLE_SEED = 20240601

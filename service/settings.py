@@ -59,8 +59,10 @@ class Settings(BaseSettings):
     # LSH is only the candidate generator; the verification score decides.
     minhash_num_perm: int = 128
     lsh_bands: int = 64
-    # How many candidates (most band collisions first) get the sharper verification score.
-    max_candidates: int = 50
+    # How many candidates (most band collisions first) get the sharper verification score. On the
+    # dev set 20 finds 149 of the 187 clear same-story pairs (50: 151) with the same F1; at 10k
+    # stored it cuts assign_story p50 from 13.7 to 10.2 ms (fewer candidates' terms to weigh).
+    max_candidates: int = 20
     # Verification score at or above which two articles are one story, once the corpus holds
     # 1,000 articles (a younger corpus demands more: scoring.effective_threshold). 0.76 keeps
     # precision >= 0.85 on the labeled dev set; 0.55 trades precision 0.80 for far more recall.
