@@ -21,7 +21,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, synchronous_commit: bool = True) -> Engine:
+    options = "-c statement_timeout=60000 -c lock_timeout=30000"
+    if not synchronous_commit:
+        options += " -c synchronous_commit=off"
     return create_engine(
         normalise_database_url(url),
         # pre_ping lets API and workers ride out a database restart without being restarted.
@@ -29,21 +32,35 @@ def make_engine(url: str) -> Engine:
         pool_size=5,
         max_overflow=10,
         # Bound every statement so a stuck lock cannot hold a worker past its task time limit.
-        connect_args={"options": "-c statement_timeout=60000 -c lock_timeout=30000"},
+        connect_args={"options": options},
     )
+
+
+def _database_url() -> str:
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("NEWSDEDUP_DATABASE_URL is not set (`newsdedup up` sets it for you)")
+    return url
 
 
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    url = get_settings().database_url
-    if not url:
-        raise RuntimeError("NEWSDEDUP_DATABASE_URL is not set (`newsdedup up` sets it for you)")
-    return make_engine(url)
+    return make_engine(_database_url())
 
 
 @lru_cache(maxsize=1)
 def get_session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+@lru_cache(maxsize=1)
+def get_worker_session_factory() -> sessionmaker[Session]:
+    """Sessions for the workers' processing steps: redone safely after a loss, so they may
+    commit asynchronously (see Settings.worker_synchronous_commit)."""
+    engine = make_engine(
+        _database_url(), synchronous_commit=get_settings().worker_synchronous_commit
+    )
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 def ping_database(session: Session) -> None:

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     task_time_limit_s: int = 120
     # An article queued or processing for longer than this is re-sent by the sweeper.
     sweep_stale_after_s: int = 300
+    # Workers commit without waiting for PostgreSQL to flush its log (synchronous_commit=off):
+    # +13% raw-text throughput on 2 cores. A database crash can lose only the last fraction of
+    # a second of worker commits; those articles fall back to queued/processing and the sweeper
+    # sends them again. What the API accepts is always committed synchronously.
+    worker_synchronous_commit: bool = False
     sweep_interval_s: int = 60
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service import processing
-from service.db import get_session_factory, session_scope
+from service.db import get_worker_session_factory, session_scope
 from service.settings import get_settings
 from workers.celery_app import FETCH_QUEUE, PROCESS_QUEUE, app
 
@@ -33,7 +33,7 @@ def fetch_article(article_id: int) -> str:
     settings = get_settings()
     result = processing.fetch_article(
         article_id,
-        session_factory=get_session_factory(),
+        session_factory=get_worker_session_factory(),
         policy=processing.fetch_policy(settings),
     )
     if result.outcome == processing.StepOutcome.READY:
@@ -44,7 +44,7 @@ def fetch_article(article_id: int) -> str:
 @app.task(name="newsdedup.process_article", acks_late=True, ignore_result=True, **RETRY_POLICY)
 def process_article(article_id: int) -> str:
     result = processing.process_article(
-        article_id, session_factory=get_session_factory(), settings=get_settings()
+        article_id, session_factory=get_worker_session_factory(), settings=get_settings()
     )
     return result.outcome
 
@@ -54,7 +54,7 @@ def process_articles(article_ids: list[int]) -> int:
     """A chunk of posted articles in one message: publishing costs ~1 ms per message, as much
     as the API's whole insert, so batches are sent in chunks. Redelivery redoes the chunk, and
     the articles already done skip themselves."""
-    factory, settings = get_session_factory(), get_settings()
+    factory, settings = get_worker_session_factory(), get_settings()
     done = 0
     for article_id in article_ids:
         result = processing.process_article(article_id, session_factory=factory, settings=settings)

@@ -143,8 +143,12 @@ def assign_story(
         # A young corpus cannot tell topic words from story words: demand more evidence.
         threshold = effective_threshold(settings.same_story_threshold, documents)
 
+        # Each term's IDF is computed once, not once per candidate pair it appears in.
+        idf_of = {t: smoothed_idf(documents, frequencies.get(t, 0)) for t in terms}
+
         def idf(term: str) -> float:
-            return smoothed_idf(documents, frequencies.get(term, 0))
+            value = idf_of.get(term)
+            return value if value is not None else smoothed_idf(documents, frequencies.get(term, 0))
 
         for candidate, cf in zip(candidates, candidate_features, strict=True):
             match = score_pair(features, cf, idf=idf)

@@ -118,8 +118,10 @@ def detect_language(text: str) -> str | None:
         return None
     index = _languages_by_word()
     votes: Counter[str] = Counter()
-    for word in words:
-        votes.update(index.get(word, ()))
+    # Vote once per distinct word, weighted by its count: the same tally, far fewer updates.
+    for word, count in Counter(words).items():
+        for code in index.get(word, ()):
+            votes[code] += count
     if not votes:
         return None
     sizes = _stoplist_sizes()

@@ -129,8 +129,12 @@ def _notice_kind(text: str) -> str | None:
 def _garbled_share(text: str) -> float:
     """The share of non-space characters that no one writes: controls, private use,
     unassigned code points, and U+FFFD where undecodable bytes were replaced."""
-    written = [c for c in text[:GARBLED_SAMPLE_CHARS] if not c.isspace()]
+    written = "".join(text[:GARBLED_SAMPLE_CHARS].split())
     if not written:
+        return 0.0
+    # Fast path for nearly every text: printable means no control, private-use or unassigned
+    # code point (the per-character look-up below costs more than the rest of the checks).
+    if written.isprintable() and "\ufffd" not in written:
         return 0.0
     garbled = sum(
         1 for c in written if c == "\ufffd" or unicodedata.category(c) in _GARBLED_CATEGORIES
