@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
         for r in dedup_scale.run(args.sizes, args.queries):
             print(
                 f"  {r.stored:,} stored (COPY load {r.load_s:.0f} s): assign_story p50 "
-                f"{r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms, {r.mean_candidates:.1f} candidates, "
+                f"{r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms, {r.mean_candidates:.1f} candidates "
+                f"(near copies' originals found: {r.originals_found[0]}/{r.originals_found[1]}), "
                 f"probe RSS {r.rss_mib:.0f} MiB | MinHashLSH query p50 {r.base_p50_ms:.2f} ms "
                 f"p99 {r.base_p99_ms:.2f} ms, {r.base_mean_candidates:.0f} candidates, RSS "
                 f"{r.base_rss_mib:.0f} MiB\n"

@@ -60,11 +60,13 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
             entry[1] += time.perf_counter() - conn.info["t0"]
 
     candidates: list[int] = []
+    found_ids: list[set[int]] = []
     original_find = repository.find_candidates
 
     def counting_find(*args: Any, **kwargs: Any) -> Any:
         found = original_find(*args, **kwargs)
         candidates.append(len(found))
+        found_ids.append({member.article_id for member in found})
         return found
 
     repository.find_candidates = counting_find  # type: ignore[assignment]
@@ -90,6 +92,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
                 },
             ).scalar_one()
             timing["on"] = n >= WARMUP
+            looked_up = len(found_ids)
             started = time.perf_counter()
             assign_story(
                 article_id,
@@ -106,17 +109,27 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
                 session=session,
             )
             elapsed = time.perf_counter() - started
+            if len(found_ids) == looked_up:  # an exact re-post: no candidate look-up
+                found_ids.append(set())
             timing["on"] = False
             session.rollback()
         if n >= WARMUP:
             latencies.append(elapsed * 1000)
     measured = max(1, len(latencies))
+    # Near copies of a stored article: is that article among the candidates?
+    near_copies = [
+        (query["near_copy_of"], ids)
+        for query, ids in zip(queries, found_ids, strict=True)
+        if query.get("near_copy_of")
+    ]
+    originals_found = sum(original in ids for original, ids in near_copies)
     top_sql = sorted(sql.items(), key=lambda kv: -kv[1][1])[:5]
     return {
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "mean_candidates": float(np.mean(candidates[WARMUP:])) if candidates else 0.0,
         "rss_mib": rss_mib(),
+        "near_copy_originals_found": [originals_found, len(near_copies)],
         "top_sql": [(statement, total / measured * 1000) for statement, (_, total) in top_sql],
     }
 

@@ -45,6 +45,8 @@ class ScaleResult:
     p50_ms: float
     p99_ms: float
     mean_candidates: float
+    # Near-copy queries whose stored original was among the candidates: (found, near copies).
+    originals_found: tuple[int, int]
     rss_mib: float
     top_sql: list[tuple[str, float]]
     base_p50_ms: float
@@ -304,6 +306,7 @@ def write_queries(path: Path, stored: int, count: int) -> np.ndarray:
                 "text": " ".join(article.terms),
                 "features": features_json(article),
                 "url": f"https://outlet.example/fresh/{key}",
+                "near_copy_of": near,
             }
         )
     path.write_text(json.dumps(queries))
@@ -360,6 +363,7 @@ def run(sizes: list[int], queries: int) -> list[ScaleResult]:
                         p50_ms=float(service["p50_ms"]),  # type: ignore[arg-type]
                         p99_ms=float(service["p99_ms"]),  # type: ignore[arg-type]
                         mean_candidates=float(service["mean_candidates"]),  # type: ignore[arg-type]
+                        originals_found=tuple(service["near_copy_originals_found"]),  # type: ignore[arg-type]
                         rss_mib=float(service["rss_mib"]),  # type: ignore[arg-type]
                         top_sql=[tuple(x) for x in service["top_sql"]],  # type: ignore[attr-defined, misc]
                         base_p50_ms=float(baseline["p50_ms"]),  # type: ignore[arg-type]
