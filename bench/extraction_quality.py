@@ -46,15 +46,19 @@ class Page:
 
 
 @dataclass(frozen=True)
-class Score:
+class Quality:
     precision: float
     recall: float
-    pages_per_second: float
 
     @property
     def f1(self) -> float:
         total = self.precision + self.recall
         return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Score(Quality):
+    pages_per_second: float
 
 
 def load_pages(bench_dir: Path) -> list[Page]:

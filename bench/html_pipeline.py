@@ -20,20 +20,9 @@ import psycopg
 import trafilatura
 
 from bench.common import EXTRACTION_BENCH, percentile, running_stack
-from bench.extraction_quality import Page, load_pages, mean_precision_recall
+from bench.extraction_quality import Page, Quality, load_pages, mean_precision_recall
 
 WORKERS = 2
-
-
-@dataclass
-class Quality:
-    precision: float
-    recall: float
-
-    @property
-    def f1(self) -> float:
-        total = self.precision + self.recall
-        return 2 * self.precision * self.recall / total if total else 0.0
 
 
 @dataclass
