@@ -123,7 +123,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
         if query.get("near_copy_of")
     ]
     originals_found = sum(original in ids for original, ids in near_copies)
-    top_sql = sorted(sql.items(), key=lambda kv: -kv[1][1])[:5]
+    top_sql = sorted(sql.items(), key=lambda kv: -kv[1][1])[:12]
     return {
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),

@@ -68,6 +68,7 @@ def match_settings(settings: Settings) -> MatchSettings:
         num_perm=settings.minhash_num_perm,
         bands=settings.lsh_bands,
         max_candidates=settings.max_candidates,
+        band_read_limit=settings.lsh_band_read_limit,
         same_story_threshold=settings.same_story_threshold,
         near_copy_jaccard=settings.near_copy_jaccard,
     )

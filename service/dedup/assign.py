@@ -22,8 +22,8 @@ from service.dedup import repository
 from service.dedup.features import StoryFeatures
 from service.dedup.scoring import (
     MatchScore,
+    StoryScorer,
     effective_threshold,
-    score_pair,
     score_weights,
     smoothed_idf,
 )
@@ -45,6 +45,7 @@ class MatchSettings:
     num_perm: int
     bands: int
     max_candidates: int
+    band_read_limit: int
     same_story_threshold: float
     near_copy_jaccard: float
 
@@ -58,6 +59,7 @@ class MatchSettings:
         return {
             **self.scheme.to_json(),
             "max_candidates": self.max_candidates,
+            "band_read_limit": self.band_read_limit,
             "same_story_threshold": self.same_story_threshold,
             "near_copy_jaccard": self.near_copy_jaccard,
             "score_weights": score_weights(),
@@ -130,7 +132,11 @@ def assign_story(
         return Assignment(story_id, MatchKind.EXACT, matched_id, 1.0)
 
     candidates = repository.find_candidates(
-        session, article_id=article_id, keys=keys, limit=settings.max_candidates
+        session,
+        article_id=article_id,
+        keys=keys,
+        limit=settings.max_candidates,
+        per_band_limit=settings.band_read_limit,
     )
     best: tuple[MatchScore, repository.StoredMember] | None = None
     threshold = settings.same_story_threshold
@@ -150,10 +156,10 @@ def assign_story(
             value = idf_of.get(term)
             return value if value is not None else smoothed_idf(documents, frequencies.get(term, 0))
 
-        for candidate, cf in zip(candidates, candidate_features, strict=True):
-            match = score_pair(features, cf, idf=idf)
-            if best is None or match.score > best[0].score:
-                best = (match, candidate)
+        scorer = StoryScorer(features, idf=idf)
+        scores = [scorer.score(cf) for cf in candidate_features]
+        top = max(range(len(candidates)), key=scores.__getitem__)  # the first of equal scores
+        best = (scorer.match(candidate_features[top]), candidates[top])
 
     repository.index_article(
         session,

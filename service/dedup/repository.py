@@ -61,22 +61,32 @@ def find_exact_member(
 
 
 def find_candidates(
-    session: Session, *, article_id: int, keys: Sequence[int], limit: int
+    session: Session, *, article_id: int, keys: Sequence[int], limit: int, per_band_limit: int
 ) -> list[StoredMember]:
-    """Stored articles sharing LSH bands, most shared bands first (an estimate of Jaccard)."""
+    """Stored articles sharing LSH bands, most shared bands first (an estimate of Jaccard).
+
+    Each band key contributes at most its per_band_limit newest rows (an index-only scan
+    backwards on the primary key), so a key shared by thousands of articles costs no more than
+    a rare one.
+    """
     rows = session.execute(
         text(
             "WITH hits AS ("
-            "  SELECT article_id, count(*) AS shared FROM lsh_bands "
-            "  WHERE band_key = ANY(CAST(:keys AS bigint[])) AND article_id <> :id "
-            "  GROUP BY article_id ORDER BY shared DESC, article_id LIMIT :limit"
+            "  SELECT b.article_id, count(*) AS shared "
+            "  FROM unnest(CAST(:keys AS bigint[])) AS k(band_key) "
+            "  CROSS JOIN LATERAL ("
+            "    SELECT article_id FROM lsh_bands "
+            "    WHERE lsh_bands.band_key = k.band_key AND article_id <> :id "
+            "    ORDER BY article_id DESC LIMIT :per_band"
+            "  ) AS b "
+            "  GROUP BY b.article_id ORDER BY shared DESC, b.article_id LIMIT :limit"
             ") "
             "SELECT a.id, a.story_id, a.features, a.published_at FROM hits "
             "JOIN articles a ON a.id = hits.article_id "
             "WHERE a.story_id IS NOT NULL AND a.features IS NOT NULL "
             "ORDER BY hits.shared DESC, a.id"
         ),
-        {"keys": list(keys), "id": article_id, "limit": limit},
+        {"keys": list(keys), "id": article_id, "limit": limit, "per_band": per_band_limit},
     ).all()
     return [StoredMember(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
 

@@ -106,33 +106,72 @@ def weighted_set_overlap(a: Iterable[str], b: Iterable[str], idf: Idf) -> float:
     return shared / norm if norm else 0.0
 
 
+class StoryScorer:
+    """Scores one article against others. Its own IDF-weighted vector, norm and lead weights are
+    computed once, not once per candidate; the evidence is only built for the pair asked about."""
+
+    def __init__(self, article: StoryFeatures, *, idf: Idf) -> None:
+        self.article = article
+        self.idf = idf
+        self._vector = {t: sublinear(w) * idf(t) for t, w in article.term_weights.items()}
+        self._squared_norm = sum(w * w for w in self._vector.values())
+        self._lead_weights = {t: idf(t) ** 2 for t in set(article.lead_terms)}
+        self._lead_total = sum(self._lead_weights.values())
+        self._attributions = set(article.attributions)
+
+    def components(self, other: StoryFeatures) -> tuple[float, float]:
+        """(cosine, lead_told): the fitted signals, as weighted_cosine and lead_told give them."""
+        idf = self.idf
+        va = self._vector
+        vb = {t: sublinear(w) * idf(t) for t, w in other.term_weights.items()}
+        small, large = (va, vb) if len(va) <= len(vb) else (vb, va)
+        dot = sum(w * large[t] for t, w in small.items() if t in large)
+        cosine = 0.0
+        if dot != 0.0:
+            norm = math.sqrt(self._squared_norm * sum(w * w for w in vb.values()))
+            cosine = dot / norm if norm else 0.0
+        own_lead = 0.0
+        if self._lead_total:
+            told = sum(w for t, w in self._lead_weights.items() if t in other.term_weights)
+            own_lead = told / self._lead_total
+        lead = max(own_lead, lead_told(other.lead_terms, self.article.term_weights, idf))
+        return cosine, lead
+
+    def score(self, other: StoryFeatures) -> float:
+        return self._score(other, *self.components(other))
+
+    def _score(self, other: StoryFeatures, cosine: float, lead: float) -> float:
+        score = SCORE_INTERCEPT + WEIGHT_COSINE * cosine + WEIGHT_LEAD_TOLD * lead
+        if not self._attributions.isdisjoint(other.attributions):
+            score += SHARED_ATTRIBUTION_BONUS
+        elif self._attributions and other.attributions:
+            score -= CONFLICTING_ATTRIBUTION_PENALTY
+        return min(1.0, max(0.0, score))
+
+    def match(self, other: StoryFeatures) -> MatchScore:
+        """The score with its evidence."""
+        a, b, idf = self.article, other, self.idf
+        cosine, lead = self.components(other)
+        score = self._score(other, cosine, lead)
+        shared_attr = tuple(sorted(self._attributions & set(b.attributions)))
+        conflicting = None
+        if not shared_attr and a.attributions and b.attributions:
+            conflicting = (a.attributions, b.attributions)
+        shared_terms = sorted(set(a.term_weights) & set(b.term_weights), key=lambda t: -idf(t))
+        names_b = {stem(n): n for n in b.names}
+        shared_names = [n for n in dict.fromkeys(a.names) if stem(n) in names_b]
+        return MatchScore(
+            score=score,
+            components={"cosine": cosine, "lead_told": lead},
+            shared_terms=tuple(shared_terms[:EVIDENCE_TERMS]),
+            shared_names=tuple(sorted(shared_names, key=lambda n: -idf(stem(n)))[:EVIDENCE_TERMS]),
+            shared_attributions=shared_attr,
+            conflicting_attributions=conflicting,
+        )
+
+
 def score_pair(a: StoryFeatures, b: StoryFeatures, *, idf: Idf) -> MatchScore:
-    cosine = weighted_cosine(a.term_weights, b.term_weights, idf)
-    lead = max(
-        lead_told(a.lead_terms, b.term_weights, idf), lead_told(b.lead_terms, a.term_weights, idf)
-    )
-    score = SCORE_INTERCEPT + WEIGHT_COSINE * cosine + WEIGHT_LEAD_TOLD * lead
-
-    shared_attr = tuple(sorted(set(a.attributions) & set(b.attributions)))
-    conflicting = None
-    if shared_attr:
-        score += SHARED_ATTRIBUTION_BONUS
-    elif a.attributions and b.attributions:
-        conflicting = (a.attributions, b.attributions)
-        score -= CONFLICTING_ATTRIBUTION_PENALTY
-    score = min(1.0, max(0.0, score))
-
-    shared_terms = sorted(set(a.term_weights) & set(b.term_weights), key=lambda t: -idf(t))
-    names_b = {stem(n): n for n in b.names}
-    shared_names = [n for n in dict.fromkeys(a.names) if stem(n) in names_b]
-    return MatchScore(
-        score=score,
-        components={"cosine": cosine, "lead_told": lead},
-        shared_terms=tuple(shared_terms[:EVIDENCE_TERMS]),
-        shared_names=tuple(sorted(shared_names, key=lambda n: -idf(stem(n)))[:EVIDENCE_TERMS]),
-        shared_attributions=shared_attr,
-        conflicting_attributions=conflicting,
-    )
+    return StoryScorer(a, idf=idf).match(b)
 
 
 def fitted_inputs(components: Mapping[str, float]) -> list[float]:
