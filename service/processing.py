@@ -32,7 +32,7 @@ from service.extraction import (
     stopwords,
 )
 from service.fetching import FetchError, FetchPolicy, fetch_page
-from service.models import Article, ArticleStatus, ContentKind
+from service.models import Article, ArticleStatus, ContentKind, MatchKind
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,10 @@ def process_article(
         assignment = assign_story(
             article_id, processed, settings=match_settings(settings), session=session
         )
-        if source:
+        # Lines recur across a source's different stories when they are its template; a copy
+        # of a story already counted is no such evidence (counted, a third copy of one article
+        # from one outlet would lose every line as boilerplate).
+        if source and assignment.match_kind not in (MatchKind.EXACT, MatchKind.NEAR_COPY):
             dedup_repository.count_source_lines(
                 session, source=source, fingerprints=extracted.raw_line_fingerprints
             )

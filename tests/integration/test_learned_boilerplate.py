@@ -22,3 +22,18 @@ def test_a_line_recurring_in_a_sources_articles_is_dropped_from_later_ones(
 
     assert [OUTLET_LINE in final[i]["text"] for i in ids] == [True, True, False, False]
     assert OUTLET_LINE in final[other_source]["text"]
+
+
+def test_copies_of_one_article_from_one_source_are_not_learned_as_its_boilerplate(
+    service: ServiceClient,
+) -> None:
+    text = synthetic_article(40_200)
+    ids = []
+    for _ in range(4):
+        ids.append(service.post(text=text, source="harbour-gazette.example"))
+        service.wait_final([ids[-1]])
+    final = service.wait_final(ids)
+
+    assert [final[i]["status"] for i in ids] == ["done"] * 4
+    assert all(final[i]["text"] == final[ids[0]]["text"] for i in ids)
+    assert len({final[i]["story_id"] for i in ids}) == 1
