@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
 from service.dedup.scoring import (
+    IdfTable,
     MatchScore,
     StoryScorer,
     effective_threshold,
     score_weights,
-    smoothed_idf,
 )
 from service.dedup.signature import (
     SignatureScheme,
@@ -150,11 +150,7 @@ def assign_story(
         threshold = effective_threshold(settings.same_story_threshold, documents)
 
         # Each term's IDF is computed once, not once per candidate pair it appears in.
-        idf_of = {t: smoothed_idf(documents, frequencies.get(t, 0)) for t in terms}
-
-        def idf(term: str) -> float:
-            value = idf_of.get(term)
-            return value if value is not None else smoothed_idf(documents, frequencies.get(term, 0))
+        idf = IdfTable(documents, frequencies).__getitem__
 
         scorer = StoryScorer(features, idf=idf)
         scores = [scorer.score(cf) for cf in candidate_features]

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 # Bumped whenever feature extraction changes, and stored with each signature, so `reindex`
@@ -320,6 +320,11 @@ class StoryFeatures:
             language=data.get("language"),
             version=int(data.get("version", FEATURE_VERSION)),
         )
+
+    @cached_property
+    def damped_weights(self) -> dict[str, float]:
+        """term_weights with repeats damped (see sublinear): the weights the score compares."""
+        return {t: sublinear(w) for t, w in self.term_weights.items()}
 
     def key_features(self) -> set[str]:
         """The set hashed into the MinHash signature: what two tellings of one story share.

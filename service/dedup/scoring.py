@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.dedup.features import StoryFeatures, stem, sublinear
+from service.dedup.features import StoryFeatures, stem
 
 # Least-squares fit of (4 - overall) / 3 on the two signals over the 829 same-language dev pairs
 # (bench/eval_offline.py prints the refit and its 5-fold cross-validation). Two weights and an
@@ -73,18 +73,6 @@ class MatchScore:
         }
 
 
-def weighted_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> float:
-    """Cosine of IDF-weighted, sublinear term vectors."""
-    va = {t: sublinear(w) * idf(t) for t, w in a.items()}
-    vb = {t: sublinear(w) * idf(t) for t, w in b.items()}
-    small, large = (va, vb) if len(va) <= len(vb) else (vb, va)
-    dot = sum(w * large[t] for t, w in small.items() if t in large)
-    if dot == 0.0:
-        return 0.0
-    norm = math.sqrt(sum(w * w for w in va.values()) * sum(w * w for w in vb.values()))
-    return dot / norm if norm else 0.0
-
-
 def lead_told(lead: Iterable[str], other: Mapping[str, float], idf: Idf) -> float:
     """Share of a lead's information (squared IDF) whose terms the other article contains."""
     total = told = 0.0
@@ -96,16 +84,6 @@ def lead_told(lead: Iterable[str], other: Mapping[str, float], idf: Idf) -> floa
     return told / total if total else 0.0
 
 
-def weighted_set_overlap(a: Iterable[str], b: Iterable[str], idf: Idf) -> float:
-    """IDF-weighted cosine of two sets (Ochiai): robust to one side being longer."""
-    sa, sb = set(a), set(b)
-    if not sa or not sb:
-        return 0.0
-    shared = sum(idf(t) ** 2 for t in sa & sb)
-    norm = math.sqrt(sum(idf(t) ** 2 for t in sa)) * math.sqrt(sum(idf(t) ** 2 for t in sb))
-    return shared / norm if norm else 0.0
-
-
 class StoryScorer:
     """Scores one article against others. Its own IDF-weighted vector, norm and lead weights are
     computed once, not once per candidate; the evidence is only built for the pair asked about."""
@@ -113,17 +91,18 @@ class StoryScorer:
     def __init__(self, article: StoryFeatures, *, idf: Idf) -> None:
         self.article = article
         self.idf = idf
-        self._vector = {t: sublinear(w) * idf(t) for t, w in article.term_weights.items()}
+        self._vector = {t: w * idf(t) for t, w in article.damped_weights.items()}
         self._squared_norm = sum(w * w for w in self._vector.values())
         self._lead_weights = {t: idf(t) ** 2 for t in set(article.lead_terms)}
         self._lead_total = sum(self._lead_weights.values())
         self._attributions = set(article.attributions)
 
     def components(self, other: StoryFeatures) -> tuple[float, float]:
-        """(cosine, lead_told): the fitted signals, as weighted_cosine and lead_told give them."""
+        """The fitted signals: the cosine of the two IDF-weighted, damped term vectors, and the
+        larger share of one lead's information the other article tells (lead_told)."""
         idf = self.idf
         va = self._vector
-        vb = {t: sublinear(w) * idf(t) for t, w in other.term_weights.items()}
+        vb = {t: w * idf(t) for t, w in other.damped_weights.items()}
         small, large = (va, vb) if len(va) <= len(vb) else (vb, va)
         dot = sum(w * large[t] for t, w in small.items() if t in large)
         cosine = 0.0
@@ -206,6 +185,21 @@ def effective_threshold(base_threshold: float, document_count: int) -> float:
     n = max(document_count, 1)
     unreliable = max(0.0, 1.0 - math.log(n) / math.log(RELIABLE_CORPUS_DOCUMENTS))
     return base_threshold + (ceiling - base_threshold) * unreliable
+
+
+class IdfTable(dict[str, float]):
+    """smoothed_idf of each term in a corpus, given the document frequencies of its known terms:
+    computed once per term; every unknown term has the same, highest IDF."""
+
+    def __init__(self, document_count: int, frequencies: Mapping[str, int]) -> None:
+        # smoothed_idf's formula, inlined: this runs for ~850 terms per assign_story.
+        numerator = max(document_count, 10) + 1
+        log = math.log
+        super().__init__({t: log(numerator / (c + 1)) + 1.0 for t, c in frequencies.items()})
+        self.unseen = smoothed_idf(document_count, 0)
+
+    def __missing__(self, term: str) -> float:
+        return self.unseen
 
 
 def smoothed_idf(document_count: int, document_frequency: int) -> float:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
-from service.dedup.scoring import effective_threshold, score_pair, smoothed_idf
+from service.dedup.scoring import IdfTable, effective_threshold, score_pair
 from service.models import Article
 
 
@@ -43,7 +43,7 @@ def compare_articles(session: Session, a_id: int, b_id: int, *, threshold: float
     documents, frequencies = repository.document_frequencies(
         session, set(fa.term_weights) | set(fb.term_weights)
     )
-    match = score_pair(fa, fb, idf=lambda t: smoothed_idf(documents, frequencies.get(t, 0)))
+    match = score_pair(fa, fb, idf=IdfTable(documents, frequencies).__getitem__)
     evidence = match.evidence()
     if a.published_at and b.published_at:
         evidence["date_gap_days"] = abs((a.published_at - b.published_at).total_seconds()) / 86400

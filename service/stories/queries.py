@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.dedup import repository
 from service.dedup.features import StoryFeatures
-from service.dedup.scoring import score_pair, smoothed_idf
+from service.dedup.scoring import IdfTable, StoryScorer
 from service.models import Article, Story
 
 
@@ -50,11 +50,8 @@ def _similarities_to_canonical(
     members = {i: StoryFeatures.from_json(f) for i, f in features.items() if f is not None}
     terms = set(canonical.term_weights).union(*(m.term_weights for m in members.values()))
     documents, frequencies = repository.document_frequencies(session, terms)
-
-    def idf(term: str) -> float:
-        return smoothed_idf(documents, frequencies.get(term, 0))
-
-    return {i: score_pair(canonical, m, idf=idf).score for i, m in members.items()}
+    scorer = StoryScorer(canonical, idf=IdfTable(documents, frequencies).__getitem__)
+    return {i: scorer.score(m) for i, m in members.items()}
 
 
 def _members(session: Session, story: Story) -> list[StoryMember]:

@@ -13,6 +13,7 @@ from service.dedup.scoring import (
     DEFAULT_SAME_STORY_THRESHOLD,
     RELIABLE_CORPUS_DOCUMENTS,
     SMALL_CORPUS_THRESHOLD,
+    IdfTable,
     effective_threshold,
     score_pair,
     smoothed_idf,
@@ -124,3 +125,11 @@ def test_seeds_only_000_and_002_are_one_story() -> None:
                 assert score >= threshold, (a, b, score)
             else:
                 assert score < threshold, (a, b, score)
+
+
+def test_idf_table_gives_smoothed_idf_for_known_and_unknown_terms() -> None:
+    frequencies = {"vote": 40, "senate": 3, "rare": 1}
+    table = IdfTable(1000, frequencies)
+    for term in [*frequencies, "never-seen"]:
+        assert table[term] == smoothed_idf(1000, frequencies.get(term, 0))
+    assert IdfTable(2, {})["x"] == smoothed_idf(2, 0)
