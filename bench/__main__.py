@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         from bench import html_pipeline
 
         print("[2] HTML pipeline and [3] extraction quality: 181 pages", flush=True)
-        html = html_pipeline.run()
+        html = html_pipeline.run(profile_s=args.profile_seconds)
         print(
             f"  newsdedup: {html.pages_per_s:.2f} pages/s POST url->done on "
             f"{html.cores_used} worker processes = {html.pages_per_s / html.cores_used:.2f} per "
@@ -175,9 +175,22 @@ def main(argv: list[str] | None = None) -> None:
             f"{html.service_quality.precision:.3f}, R {html.service_quality.recall:.3f}); "
             f"bare trafilatura F1 {html.bare_quality.f1:.3f} (P "
             f"{html.bare_quality.precision:.3f}, R {html.bare_quality.recall:.3f})\n"
-            f"  ({load()})\n",
+            "  CPU per page: "
+            + ", ".join(f"{name} {ms:.1f} ms" for name, ms in html.cpu_ms_per_page.items())
+            + f" (bare trafilatura: {1000 / html.bare_pages_per_s:.1f} ms)",
             flush=True,
         )
+        print("[6] profile of the worker during [2] (a second, untimed pass):")
+        if html.profile:
+            print(f"  {html.profile_note}; top 10 functions by own samples (self %, total %):")
+            for name, own, total in html.profile:
+                print(f"    {own:5.1f}  {total:5.1f}  {name}")
+            print("  inclusive share of samples under:")
+            for name, share in html.profile_stages.items():
+                print(f"    {share:5.1f}  {name.rstrip(' (')}")
+        else:
+            print(f"  not available: {html.profile_note or 'profiling was off'}")
+        print(f"  ({load()})\n", flush=True)
         table += [
             (
                 "HTML pages/s per core (181 pages)",

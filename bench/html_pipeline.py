@@ -3,12 +3,17 @@
 The 181 pages of the extraction benchmark are served by a local threaded HTTP server; each is
 POSTed as a URL (with its outlet as `source`), so it goes fetch -> extract -> clean -> dedup as a
 real page would. Quality is the benchmark's score of the stored text (GET /articles/{id}).
+CPU per page is counted per process group during the timed pass; the profile (section 6 for
+the HTML pipeline) comes from a second pass on a fresh service, because py-spy's sampling of
+three processes would slow the timed one.
 """
 
 from __future__ import annotations
 
 import http.server
 import os
+import signal
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -19,10 +24,34 @@ import httpx
 import psycopg
 import trafilatura
 
-from bench.common import EXTRACTION_BENCH, percentile, running_stack
+from bench.common import (
+    EXTRACTION_BENCH,
+    Stack,
+    cpu_seconds,
+    percentile,
+    postgres_processes,
+    process_tree,
+    running_stack,
+)
 from bench.extraction_quality import Page, Quality, load_pages, mean_precision_recall
+from bench.raw_pipeline import start_profiler, top_functions, top_inclusive
 
 WORKERS = 2
+# Where a worker's time goes on a page, as inclusive shares of the profile's samples.
+PROFILE_STAGES = [
+    "fetch_article (service/processing.py",
+    "fetch_page (",
+    "process_article (service/processing.py",
+    "extract_html (",
+    "bare_extraction (",
+    "page_title_and_date (",
+    "clean_paragraphs (",
+    "detect_language (",
+    "extract_features (",
+    "assign_story (",
+    "_do_ping_w_event (",
+    "commit (sqlalchemy/orm/session.py",
+]
 
 
 @dataclass
@@ -37,6 +66,11 @@ class HtmlResult:
     bare_pages_per_s: float
     bare_quality: Quality
     cores_used: int
+    # CPU ms per page: workers, api, postgres
+    cpu_ms_per_page: dict[str, float]
+    profile: list[tuple[str, float, float]]
+    profile_stages: dict[str, float]
+    profile_note: str
 
     @property
     def per_core_ratio(self) -> float:
@@ -86,42 +120,15 @@ def bare(pages: list[Page], repeats: int = 1) -> tuple[float, list[str]]:
     return len(pages) * repeats / (time.perf_counter() - started), outputs
 
 
-def run() -> HtmlResult:
+def run(profile_s: float = 30.0) -> HtmlResult:
     pages = load_pages(EXTRACTION_BENCH)
     bare_rate, bare_texts = bare(pages)
     server, base = serve(pages)
     try:
-        with (
-            running_stack(WORKERS) as stack,
-            httpx.Client(base_url=stack.base_url, timeout=60) as client,
-            psycopg.connect(stack.libpq_url, autocommit=True) as db,
-        ):
-            items = [
-                {
-                    "url": f"{base}/{p.page_id}.html",
-                    "source": (urlsplit(p.url).hostname or "").removeprefix("www."),
-                }
-                for p in pages
-            ]
-            answer = client.post("/articles/batch", json={"articles": items})
-            answer.raise_for_status()
-            ids = [int(a["id"]) for a in answer.json()["articles"]]
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
-                left = db.execute(
-                    "SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')"
-                ).fetchone()
-                if left is not None and left[0] == 0:
-                    break
-                time.sleep(0.1)
-            rows = db.execute(
-                "SELECT id, status, error, extract(epoch FROM processed_at - created_at), "
-                "extract(epoch FROM created_at), extract(epoch FROM processed_at) FROM articles"
-            ).fetchall()
-            texts = []
-            for article_id in ids:
-                body = client.get(f"/articles/{article_id}").json()
-                texts.append(body.get("text") or "")
+        rows, texts, cpu_ms = _timed_pass(pages, base)
+        profile, stages, note = (
+            _profiled_pass(pages, base, profile_s) if profile_s else ([], {}, "")
+        )
     finally:
         server.shutdown()
     done = [r for r in rows if r[1] == "done"]
@@ -143,4 +150,79 @@ def run() -> HtmlResult:
         bare_pages_per_s=bare_rate,
         bare_quality=score(pages, bare_texts),
         cores_used=min(WORKERS, os.cpu_count() or WORKERS),
+        cpu_ms_per_page=cpu_ms,
+        profile=profile,
+        profile_stages=stages,
+        profile_note=note,
     )
+
+
+def _post_and_wait(stack: Stack, pages: list[Page], base: str) -> list[int]:
+    with httpx.Client(base_url=stack.base_url, timeout=60) as client:
+        items = [
+            {
+                "url": f"{base}/{p.page_id}.html",
+                "source": (urlsplit(p.url).hostname or "").removeprefix("www."),
+            }
+            for p in pages
+        ]
+        answer = client.post("/articles/batch", json={"articles": items})
+        answer.raise_for_status()
+        ids = [int(a["id"]) for a in answer.json()["articles"]]
+    with psycopg.connect(stack.libpq_url, autocommit=True) as db:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            left = db.execute(
+                "SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')"
+            ).fetchone()
+            if left is not None and left[0] == 0:
+                break
+            time.sleep(0.1)
+    return ids
+
+
+def _timed_pass(
+    pages: list[Page], base: str
+) -> tuple[list[tuple[object, ...]], list[str], dict[str, float]]:
+    with running_stack(WORKERS) as stack:
+        groups = {
+            "workers": process_tree(stack.worker_pid),
+            "api": process_tree(stack.api_pid),
+        }
+        before = {name: cpu_seconds(ps) for name, ps in groups.items()}
+        pg_before = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+        ids = _post_and_wait(stack, pages, base)
+        used = {name: cpu_seconds(ps) - before[name] for name, ps in groups.items()}
+        used["postgres"] = sum(
+            cpu_seconds([p]) - pg_before.get(p.pid, 0.0) for p in postgres_processes()
+        )
+        with (
+            httpx.Client(base_url=stack.base_url, timeout=60) as client,
+            psycopg.connect(stack.libpq_url, autocommit=True) as db,
+        ):
+            rows = db.execute(
+                "SELECT id, status, error, extract(epoch FROM processed_at - created_at), "
+                "extract(epoch FROM created_at), extract(epoch FROM processed_at) FROM articles"
+            ).fetchall()
+            texts = [client.get(f"/articles/{i}").json().get("text") or "" for i in ids]
+    return rows, texts, {name: 1000 * s / len(pages) for name, s in used.items()}
+
+
+def _profiled_pass(
+    pages: list[Page], base: str, profile_s: float
+) -> tuple[list[tuple[str, float, float]], dict[str, float], str]:
+    with running_stack(WORKERS) as stack:
+        output = stack.data_dir / "html-profile.txt"
+        profiler, note = start_profiler(stack.worker_pid, output, profile_s)
+        if profiler is None:
+            return [], {}, note
+        time.sleep(1.0)  # py-spy attaches to the worker and its pool
+        _post_and_wait(stack, pages, base)
+        profiler.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        try:
+            profiler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
+        if not output.exists():
+            return [], {}, "py-spy produced no samples"
+        return top_functions(output), top_inclusive(output, PROFILE_STAGES), note
