@@ -139,7 +139,19 @@ def fetch_article(
     return StepResult(StepOutcome.READY)
 
 
-def source_key(article: Article) -> str | None:
+@dataclass(frozen=True)
+class ArticleContent:
+    """What the process step reads of an article: its content and what was posted with it."""
+
+    url: str | None
+    source: str | None
+    title: str | None
+    content: str
+    content_kind: str | None
+    published_at: datetime | None
+
+
+def source_key(article: ArticleContent | Article) -> str | None:
     """The outlet an article belongs to, for learning its boilerplate: given, else the URL host."""
     if article.source:
         return article.source.strip().casefold() or None
@@ -149,13 +161,43 @@ def source_key(article: Article) -> str | None:
     return None
 
 
-def _extract(article: Article, known: KnownBoilerplate) -> ExtractedArticle:
-    assert article.content is not None
+def _extract(article: ArticleContent, known: KnownBoilerplate) -> ExtractedArticle:
     if article.content_kind == ContentKind.HTML.value:
         return extract_html(
             article.content, url=article.url, title=article.title, known_boilerplate=known
         )
     return clean_text(article.content, title=article.title, known_boilerplate=known)
+
+
+def claim_for_processing(session: Session, article_id: int) -> ArticleContent | StepResult:
+    """Read the article's content and, if it was queued, mark it processing and count the
+    attempt (committed by the caller before the work starts, so a worker that dies on it leaves
+    a count behind). One statement: PostgreSQL runs the CTE's update even though the query does
+    not read it, and the read sees the row as it was before."""
+    row = session.execute(
+        text(
+            "WITH claimed AS ("
+            "  UPDATE articles SET status = 'processing', attempts = attempts + 1, "
+            "  updated_at = now() "
+            "  WHERE id = :id AND status = 'queued' AND content IS NOT NULL RETURNING id"
+            ") "
+            "SELECT status, url, source, title, content, content_kind, published_at "
+            "FROM articles WHERE id = :id"
+        ),
+        {"id": article_id},
+    ).first()
+    if row is None or row[0] in (ArticleStatus.DONE.value, ArticleStatus.FAILED.value):
+        return StepResult(StepOutcome.SKIPPED)
+    if row[4] is None:
+        return StepResult(StepOutcome.SKIPPED, "content not fetched yet")
+    return ArticleContent(
+        url=row[1],
+        source=row[2],
+        title=row[3],
+        content=row[4],
+        content_kind=row[5],
+        published_at=row[6],
+    )
 
 
 def text_hash(cleaned_text: str) -> bytes:
@@ -167,16 +209,10 @@ def process_article(
     article_id: int, *, session_factory: SessionFactory, settings: Settings
 ) -> StepResult:
     with session_factory() as session:
-        article = session.get(Article, article_id)
-        if article is None or article.status in (ArticleStatus.DONE, ArticleStatus.FAILED):
-            return StepResult(StepOutcome.SKIPPED)
-        if article.content is None:
-            return StepResult(StepOutcome.SKIPPED, "content not fetched yet")
-        if article.status != ArticleStatus.PROCESSING.value:
-            article.status = ArticleStatus.PROCESSING.value
-            article.attempts += 1
-            article.updated_at = datetime.now(UTC)
-            session.commit()
+        article = claim_for_processing(session, article_id)
+        if isinstance(article, StepResult):
+            return article
+        session.commit()
 
         source = source_key(article)
 
@@ -237,9 +273,6 @@ def process_article(
             published_at=article.published_at or extracted.published_at,
             features=features,
         )
-        # Nothing is written through the ORM object: assign_story stores the article with its
-        # story in one statement, and a dirty object would write it a second time.
-        session.expunge(article)
         assignment = assign_story(
             article_id, processed, settings=match_settings(settings), session=session
         )

@@ -100,40 +100,53 @@ DF_CACHE_TTL_S = 60.0
 # About 40 MB of terms per worker process at most.
 DF_CACHE_MAX_TERMS = 300_000
 _df_cache: dict[str, tuple[int, float]] = {}
+# The document count at this process's last read: the cache is consulted only above the minimum.
+_last_document_count = [0]
 
 
 def document_frequencies(session: Session, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
     """(number of documents, document frequency of each known term)."""
-    documents = int(
-        session.execute(text("SELECT value FROM corpus_counters WHERE name = 'documents'")).scalar()
-        or 0
-    )
-    wanted = set(terms)
+    asked = set(terms)
+    wanted = set(asked)
     now = time.monotonic()
     found: dict[str, int] = {}
-    if documents >= DF_CACHE_MIN_DOCUMENTS:
+    cache_on = _last_document_count[0] >= DF_CACHE_MIN_DOCUMENTS
+    if cache_on:
         for term in list(wanted):
             cached = _df_cache.get(term)
             if cached is not None and now - cached[1] < DF_CACHE_TTL_S:
                 found[term] = cached[0]
                 wanted.discard(term)
-    if wanted:
-        rows = session.execute(
-            text(
-                "SELECT term, document_count FROM term_document_frequencies "
-                "WHERE term = ANY(CAST(:terms AS text[]))"
-            ),
-            {"terms": sorted(wanted)},
-        ).all()
-        fresh = {str(r[0]): int(r[1]) for r in rows}
-        found.update(fresh)
-        if documents >= DF_CACHE_MIN_DOCUMENTS:
-            if len(_df_cache) > DF_CACHE_MAX_TERMS:
-                _df_cache.clear()
-            # Unknown terms are cached as 0 too: they are the rarest, and asked for again.
-            for term in wanted:
-                _df_cache[term] = (fresh.get(term, 0), now)
+    documents, fresh = _read_counts(session, wanted)
+    if cache_on and documents < DF_CACHE_MIN_DOCUMENTS:
+        # The corpus shrank (a reindex started over): cached counts are from before it.
+        _df_cache.clear()
+        found, wanted = {}, asked
+        documents, fresh = _read_counts(session, wanted)
+    _last_document_count[0] = documents
+    found.update(fresh)
+    if documents >= DF_CACHE_MIN_DOCUMENTS:
+        if len(_df_cache) > DF_CACHE_MAX_TERMS:
+            _df_cache.clear()
+        # Unknown terms are cached as 0 too: they are the rarest, and asked for again.
+        for term in wanted:
+            _df_cache[term] = (fresh.get(term, 0), now)
     return documents, {t: c for t, c in found.items() if c}
+
+
+def _read_counts(session: Session, terms: set[str]) -> tuple[int, dict[str, int]]:
+    """The document count and the given terms' counts, in one round trip."""
+    rows = session.execute(
+        text(
+            "SELECT NULL, value FROM corpus_counters WHERE name = 'documents' "
+            "UNION ALL "
+            "SELECT term, document_count FROM term_document_frequencies "
+            "WHERE term = ANY(CAST(:terms AS text[]))"
+        ),
+        {"terms": sorted(terms)},
+    ).all()
+    documents = next((int(r[1]) for r in rows if r[0] is None), 0)
+    return documents, {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
 
 
 def index_article(
