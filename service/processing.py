@@ -151,7 +151,7 @@ class ArticleContent:
     published_at: datetime | None
 
 
-def source_key(article: ArticleContent | Article) -> str | None:
+def source_key(article: ArticleContent) -> str | None:
     """The outlet an article belongs to, for learning its boilerplate: given, else the URL host."""
     if article.source:
         return article.source.strip().casefold() or None
