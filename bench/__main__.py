@@ -79,6 +79,21 @@ def load() -> str:
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
 
 
+def print_profile(
+    profile: list[tuple[str, float, float]], stages: dict[str, float], note: str
+) -> None:
+    """Section 6 for one pipeline: py-spy's top functions and the share under each stage."""
+    if not profile:
+        print(f"  not available: {note or 'profiling was off'}")
+        return
+    print(f"  {note}; top 10 functions by own samples (self %, total %):")
+    for name, own, total in profile:
+        print(f"    {own:5.1f}  {total:5.1f}  {name}")
+    print("  inclusive share of samples under:")
+    for name, share in stages.items():
+        print(f"    {share:5.1f}  {name.rstrip(' (')}")
+
+
 def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     args = parse_args(argv)
@@ -148,15 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             ),
         ]
         print("\n[6] profile of the worker during [1]:")
-        if raw.profile:
-            print(f"  {raw.profile_note}; top 10 functions by own samples (self %, total %):")
-            for name, own, total in raw.profile:
-                print(f"    {own:5.1f}  {total:5.1f}  {name}")
-            print("  inclusive share of samples under:")
-            for name, share in raw.profile_stages.items():
-                print(f"    {share:5.1f}  {name.rstrip(' (')}")
-        else:
-            print(f"  not available: {raw.profile_note or 'profiling was off'}")
+        print_profile(raw.profile, raw.profile_stages, raw.profile_note)
         print(f"  ({load()})\n", flush=True)
 
     if "html" in args.sections:
@@ -181,15 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         print("[6] profile of the worker during [2] (a second, untimed pass):")
-        if html.profile:
-            print(f"  {html.profile_note}; top 10 functions by own samples (self %, total %):")
-            for name, own, total in html.profile:
-                print(f"    {own:5.1f}  {total:5.1f}  {name}")
-            print("  inclusive share of samples under:")
-            for name, share in html.profile_stages.items():
-                print(f"    {share:5.1f}  {name.rstrip(' (')}")
-        else:
-            print(f"  not available: {html.profile_note or 'profiling was off'}")
+        print_profile(html.profile, html.profile_stages, html.profile_note)
         print(f"  ({load()})\n", flush=True)
         table += [
             (

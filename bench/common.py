@@ -142,6 +142,26 @@ class Stack:
             process.send_signal(signal.SIGCONT)
 
 
+class ServiceCpu:
+    """CPU seconds the service uses from now on, by group: the Celery worker tree (as it is at
+    the start), the API, and every PostgreSQL process (backends come and go, so by pid)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._groups = {
+            "workers": process_tree(stack.worker_pid),
+            "api": process_tree(stack.api_pid),
+        }
+        self._before = {name: cpu_seconds(ps) for name, ps in self._groups.items()}
+        self._postgres_before = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+
+    def used(self) -> dict[str, float]:
+        used = {name: cpu_seconds(ps) - self._before[name] for name, ps in self._groups.items()}
+        used["postgres"] = sum(
+            cpu_seconds([p]) - self._postgres_before.get(p.pid, 0.0) for p in postgres_processes()
+        )
+        return used
+
+
 @contextmanager
 def running_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
     """Fresh embedded PostgreSQL + Redis, migrations, API and Celery workers; all stopped after."""

@@ -26,11 +26,9 @@ import trafilatura
 
 from bench.common import (
     EXTRACTION_BENCH,
+    ServiceCpu,
     Stack,
-    cpu_seconds,
     percentile,
-    postgres_processes,
-    process_tree,
     running_stack,
 )
 from bench.extraction_quality import Page, Quality, load_pages, mean_precision_recall
@@ -185,17 +183,9 @@ def _timed_pass(
     pages: list[Page], base: str
 ) -> tuple[list[tuple[object, ...]], list[str], dict[str, float]]:
     with running_stack(WORKERS) as stack:
-        groups = {
-            "workers": process_tree(stack.worker_pid),
-            "api": process_tree(stack.api_pid),
-        }
-        before = {name: cpu_seconds(ps) for name, ps in groups.items()}
-        pg_before = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+        cpu = ServiceCpu(stack)
         ids = _post_and_wait(stack, pages, base)
-        used = {name: cpu_seconds(ps) - before[name] for name, ps in groups.items()}
-        used["postgres"] = sum(
-            cpu_seconds([p]) - pg_before.get(p.pid, 0.0) for p in postgres_processes()
-        )
+        used = cpu.used()
         with (
             httpx.Client(base_url=stack.base_url, timeout=60) as client,
             psycopg.connect(stack.libpq_url, autocommit=True) as db,

@@ -24,9 +24,8 @@ import psycopg
 
 from bench.common import (
     REPO_ROOT,
-    cpu_seconds,
+    ServiceCpu,
     percentile,
-    postgres_processes,
     process_tree,
     rss_mib,
     running_stack,
@@ -113,7 +112,6 @@ def run_service(
         rss_peak: dict[int, float] = {}
         tree_peak = 0.0
         stop = threading.Event()
-        worker_tree = process_tree(stack.worker_pid)
 
         def sample_rss() -> None:
             nonlocal tree_peak
@@ -126,12 +124,7 @@ def run_service(
 
         sampler = threading.Thread(target=sample_rss, daemon=True)
         sampler.start()
-        groups = {
-            "workers": worker_tree,
-            "api": process_tree(stack.api_pid),
-        }
-        cpu_before = {name: cpu_seconds(ps) for name, ps in groups.items()}
-        pg_before = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
+        cpu = ServiceCpu(stack)
         waits: Counter[str] = Counter()
         wait_samples = 0
         profiler: subprocess.Popen[bytes] | None = None
@@ -171,10 +164,7 @@ def run_service(
                     for state, event, query in db.execute(WAIT_SQL).fetchall():
                         waits[f"{state} | {event} | {' '.join(str(query).split())[:70]}"] += 1
                 time.sleep(0.02)
-            cpu_after = {name: cpu_seconds(ps) for name, ps in groups.items()}
-            pg_after = {p.pid: cpu_seconds([p]) for p in postgres_processes()}
-            cpu_before["postgres"] = 0.0
-            cpu_after["postgres"] = sum(v - pg_before.get(pid, 0.0) for pid, v in pg_after.items())
+            cpu_used = cpu.used()
             stop.set()
             sampler.join()
             rows = db.execute(
@@ -206,7 +196,6 @@ def run_service(
     recall, pairs, mixed, mixed_same, stories = cluster_quality(
         corpus, ids, lambda i: story_of.get(i)
     )
-    cpu_used = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
     total_cpu = sum(cpu_used.values()) or 1.0
     return PipelineResult(
         articles=len(ids),
