@@ -19,6 +19,7 @@ WORKDIR /src
 COPY pyproject.toml README* ./
 COPY service ./service
 COPY workers ./workers
+COPY ops ./ops
 # No extras: the dev tools (pytest, ruff, mypy, hadolint, testcontainers) stay out of the image.
 RUN pip install --no-cache-dir .
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,12 +56,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[rank]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
@@ -164,74 +156,26 @@ class ServiceCpu:
 
 @contextmanager
 def running_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
-    """Fresh embedded PostgreSQL + Redis, migrations, API and Celery workers; all stopped after."""
-    from service.stack import migrate, start_backends, start_processes, wait_for_http
+    """Fresh embedded PostgreSQL + Redis, migrations, API and Celery workers; all stopped after.
+    The service's log goes to service.log in the stack's folder, not to the benchmark's output."""
+    from ops.stack import local_stack
 
     with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
         data_dir = Path(tmp)
-        backends = start_backends(data_dir, None, None)
-        running = None
-        try:
-            migrate(backends.database_url)
-            port = free_port()
-            env = {"NEWSDEDUP_FETCH_ALLOW_LOOPBACK": "true", **(extra_env or {})}
-            with open(data_dir / "service.log", "wb") as log_file:
-                running = _start_quietly(
-                    start_processes,
-                    log_file,
-                    backends.database_url,
-                    backends.redis_url,
-                    host="127.0.0.1",
-                    port=port,
-                    workers=workers,
-                    data_dir=data_dir,
-                    extra_env=env,
-                )
-            base_url = f"http://127.0.0.1:{port}"
-            wait_for_http(base_url + "/healthz", timeout_s=60)
-            api, worker = running.processes
+        env = {"NEWSDEDUP_FETCH_ALLOW_LOOPBACK": "true", **(extra_env or {})}
+        with local_stack(
+            data_dir, workers=workers, extra_env=env, log_path=data_dir / "service.log"
+        ) as local:
             stack = Stack(
-                base_url,
-                backends.database_url,
-                backends.redis_url,
-                api.pid,
-                worker.pid,
+                local.api_url,
+                local.database_url,
+                local.redis_url,
+                local.api_pid,
+                local.worker_pid,
                 data_dir,
             )
-            _wait_for_pool(stack, workers)
-            yield stack
-        finally:
-            if running is not None:
-                for process in running.processes:
-                    try:
-                        for p in process_tree(process.pid):
-                            p.send_signal(signal.SIGCONT)
-                    except psutil.Error:
-                        pass
-                running.stop()
-            backends.close()
-
-
-def _start_quietly(start: Any, log_file: Any, *args: Any, **kwargs: Any) -> Any:
-    """start_processes inherits our stdout/stderr; point fds 1 and 2 at a log file meanwhile,
-    so the workers' INFO lines do not drown the benchmark's output."""
-    saved = os.dup(1), os.dup(2)
-    try:
-        os.dup2(log_file.fileno(), 1)
-        os.dup2(log_file.fileno(), 2)
-        return start(*args, **kwargs)
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        os.close(saved[0])
-        os.close(saved[1])
-
-
-def _wait_for_pool(stack: Stack, workers: int, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        log = (stack.data_dir / "service.log").read_text(errors="replace")
-        if "ready." in log and len(stack.worker_children()) >= workers:
-            return
-        time.sleep(0.3)
-    raise TimeoutError("the Celery worker did not report ready")
+            try:
+                yield stack
+            finally:
+                # A benchmark may have paused the workers; stopping them needs them running.
+                stack.resume_workers()

@@ -331,7 +331,8 @@ def run_probe(args: list[str]) -> dict[str, object]:
 
 
 def run(sizes: list[int], queries: int) -> list[ScaleResult]:
-    from service.stack import migrate, start_embedded_postgres
+    from ops.migrations import migrate
+    from ops.stack import start_embedded_postgres
 
     vocabulary()
     results = []

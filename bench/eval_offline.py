@@ -34,6 +34,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ops.evaluation.metrics import (  # noqa: E402
+    NEGATIVE_MIN_OVERALL,
+    POSITIVE_MAX_OVERALL,
+    Pair,
+    baseline,
+    pearson,
+    prf,
+    same_story_rows,
+)
 from service.dedup import scoring  # noqa: E402
 from service.dedup.features import StoryFeatures, extract_features  # noqa: E402
 from service.dedup.scoring import (  # noqa: E402
@@ -43,15 +52,6 @@ from service.dedup.scoring import (  # noqa: E402
     smoothed_idf,
 )
 from service.dedup.signature import SignatureScheme, band_keys, minhash_values  # noqa: E402
-from service.evaluation.metrics import (  # noqa: E402
-    NEGATIVE_MIN_OVERALL,
-    POSITIVE_MAX_OVERALL,
-    Pair,
-    baseline,
-    pearson,
-    prf,
-    same_story_rows,
-)
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "eval" / "semeval_dev.jsonl"
 SEEDS_DIR = ROOT / "seeds"
@@ -214,7 +214,7 @@ class Store:
         return story
 
 
-# --- metrics: service.evaluation.metrics (shared with `newsdedup eval pairs`) -------------
+# --- metrics: ops.evaluation.metrics (shared with `newsdedup eval pairs`) -------------
 
 
 # --- cross-validated refit of the score's weights ----------------------------------------

@@ -7,6 +7,7 @@ from celery import Celery, signals
 from kombu.entity import Queue
 
 from service.extraction import warm_up
+from service.redis_client import broker_url
 from service.settings import get_settings
 
 FETCH_QUEUE = "fetch"  # I/O bound: many concurrent slots pay off
@@ -17,18 +18,11 @@ PROCESS_QUEUE = "process"  # CPU bound: one slot per core
 VISIBILITY_TIMEOUT_S = 3600
 
 
-def broker_url(redis_url: str) -> str:
-    """kombu spells unix sockets redis+socket://; redis-py spells them unix://."""
-    if redis_url.startswith("unix://"):
-        return "redis+socket://" + redis_url.removeprefix("unix://")
-    return redis_url
-
-
 def create_celery_app() -> Celery:
     settings = get_settings()
     app = Celery(
         "newsdedup",
-        broker=broker_url(settings.redis_url or "redis://127.0.0.1:6379/0"),
+        broker=broker_url(settings.redis_url),
         include=["workers.tasks"],
     )
     app.conf.update(

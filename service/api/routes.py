@@ -6,7 +6,6 @@ import base64
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-import redis
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from service.api.schemas import (
 from service.db import get_session_factory, ping_database
 from service.fetching import URLRefused, check_url_syntax
 from service.ingest import NewArticle, TaskQueue, enqueue_accepted, guards, record_articles
+from service.redis_client import redis_client
 from service.settings import Settings, get_settings
 from service.stories import compare as story_compare
 from service.stories import queries
@@ -323,13 +323,6 @@ def list_stories(
     return StoryPageOut(stories=[_story_out(s) for s in stories], next_cursor=next_cursor)
 
 
-def redis_client(settings: Settings) -> redis.Redis[bytes]:
-    url = settings.redis_url or "redis://127.0.0.1:6379/0"
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-
-
 @router.get("/healthz", tags=["ops"], responses={503: {"model": ErrorOut}})
 def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> dict[str, str]:
     """200 only when PostgreSQL and Redis both answer."""
@@ -339,7 +332,7 @@ def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> d
     except Exception as error:
         checks["postgres"] = f"unavailable: {type(error).__name__}"
     try:
-        redis_client(settings).ping()
+        redis_client(settings.redis_url).ping()
     except Exception as error:
         checks["redis"] = f"unavailable: {type(error).__name__}"
     if any(v != "ok" for v in checks.values()):

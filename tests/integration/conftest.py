@@ -22,15 +22,15 @@ import psycopg
 import pytest
 import redis
 
-from service.db import normalise_database_url
-from service.stack import (
+from ops.migrations import migrate
+from ops.stack import (
     RunningStack,
-    migrate,
     start_embedded_postgres,
     start_embedded_redis,
     start_processes,
     wait_for_http,
 )
+from service.db import normalise_database_url
 from tests.integration.helpers import ServiceClient
 
 POSTGRES_IMAGE = "postgres:18.1-bookworm"

@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.stack import REPO_ROOT, wait_for_http
+from ops import REPO_ROOT
+from ops.stack import wait_for_http
 
 SEEDS = REPO_ROOT / "seeds"
 
@@ -23,7 +24,7 @@ def free_port() -> int:
 
 def newsdedup(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
+        [sys.executable, "-m", "ops.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -39,7 +40,7 @@ def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
             [
                 sys.executable,
                 "-m",
-                "service.cli",
+                "ops.cli",
                 "up",
                 "--port",
                 str(port),

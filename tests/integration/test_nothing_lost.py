@@ -15,7 +15,8 @@ import psutil
 import psycopg
 import pytest
 
-from service.stack import REPO_ROOT, service_environment, worker_command
+from ops import REPO_ROOT
+from ops.stack import service_environment, worker_command
 from tests.integration.conftest import STACK_ENV, Stack
 from tests.integration.helpers import ServiceClient, synthetic_article
 

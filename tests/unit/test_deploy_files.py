@@ -111,14 +111,14 @@ def _newsdedup_invocations() -> dict[str, list[str]]:
 
 
 def _cli_prefix() -> list[str]:
-    """How to run the CLI: the console script beside this interpreter, else `-m service.cli`."""
+    """How to run the CLI: the console script beside this interpreter, else `-m ops.cli`."""
     beside = Path(sys.executable).parent / "newsdedup"
     if beside.exists():
         return [str(beside)]
     on_path = shutil.which("newsdedup")
     if on_path:
         return [on_path]
-    return [sys.executable, "-m", "service.cli"]
+    return [sys.executable, "-m", "ops.cli"]
 
 
 def _hadolint() -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.evaluation.metrics import (
+from ops.evaluation.metrics import (
     MetricsRow,
     Pair,
     baseline,
@@ -18,7 +18,7 @@ from service.evaluation.metrics import (
     prf,
     same_story_rows,
 )
-from service.evaluation.pairs import (
+from ops.evaluation.pairs import (
     EvaluationReport,
     PairArticle,
     failure_reason_group,

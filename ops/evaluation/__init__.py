@@ -1,8 +1,8 @@
 """Evaluation of the service on labeled data: the pair evaluation against a running stack, and
 the metric definitions it shares with the offline simulation (bench/eval_offline.py)."""
 
-from service.evaluation.metrics import MetricsRow, Pair, baseline, metrics_row, pearson, prf
-from service.evaluation.pairs import (
+from ops.evaluation.metrics import MetricsRow, Pair, baseline, metrics_row, pearson, prf
+from ops.evaluation.pairs import (
     EvaluationError,
     EvaluationReport,
     evaluate_with_fresh_stack,

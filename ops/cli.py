@@ -33,7 +33,7 @@ def _require_database_url() -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from service.stack import run_up
+    from ops.stack import run_up
 
     settings = get_settings()
     return run_up(
@@ -47,7 +47,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from service.stack import migrate
+    from ops.migrations import migrate
 
     migrate(_require_database_url())
     print("database migrated to head")
@@ -65,7 +65,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from service.stack import worker_command
+    from ops.stack import worker_command
 
     _require_database_url()
     command = worker_command(args.concurrency, beat=args.beat, queues=args.queues)
@@ -107,7 +107,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_pairs(args: argparse.Namespace) -> int:
-    from service.evaluation.pairs import (
+    from ops.evaluation.pairs import (
         evaluate_with_fresh_stack,
         format_report,
         run_pair_evaluation,

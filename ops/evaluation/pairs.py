@@ -4,7 +4,7 @@ Every article of every pair is posted once, as a client would, into the service'
 corpus; when all have been processed, each same-language pair is judged by what the service
 did: "same story" when both articles are done and in one story, and the similarity that
 GET /articles/{a}/compare/{b} reports. The text-dedup news baseline runs in memory on the same
-articles in the same run, with the metric definitions of service.evaluation.metrics.
+articles in the same run, with the metric definitions of ops.evaluation.metrics.
 
     newsdedup eval pairs ../shared/eval/semeval_dev.jsonl [--out results.jsonl] [--api URL]
 """
@@ -16,8 +16,6 @@ import json
 import logging
 import math
 import re
-import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -30,7 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from service.evaluation.metrics import (
+from ops.evaluation.metrics import (
     BASELINE_NGRAM,
     BASELINE_NUM_PERM,
     BASELINE_THRESHOLD,
@@ -525,12 +523,6 @@ def format_report(report: EvaluationReport) -> str:
 # --- a fresh embedded stack ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def evaluate_with_fresh_stack(
     pairs_path: Path,
     *,
@@ -543,40 +535,15 @@ def evaluate_with_fresh_stack(
     """Start an empty embedded stack (PostgreSQL, Redis, migrations, `workers` Celery worker
     processes, the API on a free port) in a temporary directory, evaluate against it, and stop
     and delete all of it, whatever happens."""
-    from service.stack import (
-        EmbeddedServers,
-        RunningStack,
-        migrate,
-        start_backends,
-        start_processes,
-        wait_for_http,
-    )
+    from ops.stack import local_stack
 
-    directory = Path(tempfile.mkdtemp(prefix="newsdedup-eval-"))
-    backends: EmbeddedServers | None = None
-    stack: RunningStack | None = None
-    try:
-        backends = start_backends(directory, None, None)
-        migrate(backends.database_url)
-        port = _free_port()
-        stack = start_processes(
-            backends.database_url,
-            backends.redis_url,
-            host="127.0.0.1",
-            port=port,
-            workers=workers,
-            data_dir=directory / "stack",
-            # The workers log every article; keep the terminal for the table.
-            log_path=log_path,
-        )
-        api_url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{api_url}/healthz", timeout_s=STACK_START_TIMEOUT_S)
+    with tempfile.TemporaryDirectory(prefix="newsdedup-eval-") as directory, local_stack(
+        Path(directory),
+        workers=workers,
+        # The workers log every article; keep the terminal for the table.
+        log_path=log_path,
+        start_timeout_s=STACK_START_TIMEOUT_S,
+    ) as stack:
         return run_pair_evaluation(
-            pairs_path, api_url=api_url, out=out, limit=limit, timeout_s=timeout_s
+            pairs_path, api_url=stack.api_url, out=out, limit=limit, timeout_s=timeout_s
         )
-    finally:
-        if stack is not None:
-            stack.stop()
-        if backends is not None:
-            backends.close()
-        shutil.rmtree(directory, ignore_errors=True)

@@ -5,47 +5,26 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 
+from ops import REPO_ROOT
+from ops.migrations import migrate
 from service.db import normalise_database_url
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "newsdedup"
-
-
-def migrations_root() -> Path:
-    """The folder holding alembic.ini: the checkout, or the working directory of an installed
-    package (the Docker image copies alembic/ and alembic.ini to /app)."""
-    for candidate in (REPO_ROOT, Path.cwd()):
-        if (candidate / "alembic.ini").exists():
-            return candidate
-    raise FileNotFoundError("alembic.ini not found next to the package or in the working directory")
-
-
-def alembic_config(database_url: str) -> Config:
-    root = migrations_root()
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "alembic"))
-    config.attributes["database_url"] = database_url
-    return config
-
-
-def migrate(database_url: str) -> None:
-    command.upgrade(alembic_config(database_url), "head")
 
 
 @dataclass
@@ -226,6 +205,94 @@ def wait_for_http(url: str, timeout_s: float = 30.0) -> None:
     raise TimeoutError(f"{url} did not answer within {timeout_s} s: {last}")
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_workers(redis_url: str, *, processes: int, timeout_s: float = 60.0) -> list[int]:
+    """Wait until Celery workers with at least `processes` pool processes in all answer on the
+    broker; returns their pool pids. Asked over Celery's remote control, so "ready" means the
+    workers consume, not merely that their processes exist."""
+    from celery import Celery
+
+    from service.redis_client import broker_url
+
+    app = Celery(broker=broker_url(redis_url))
+    deadline = time.monotonic() + timeout_s
+    pids: list[int] = []
+    try:
+        while time.monotonic() < deadline:
+            stats = app.control.inspect(timeout=1.0).stats() or {}
+            pids = [pid for worker in stats.values() for pid in worker["pool"]["processes"]]
+            if len(pids) >= processes:
+                return pids
+    finally:
+        app.close()
+    raise TimeoutError(f"{len(pids)} of {processes} worker processes ready after {timeout_s} s")
+
+
+@dataclass
+class LocalStack:
+    """A running newsdedup: API and Celery workers over PostgreSQL and Redis."""
+
+    api_url: str
+    database_url: str
+    redis_url: str
+    running: RunningStack
+    data_dir: Path
+
+    @property
+    def api_pid(self) -> int:
+        return self.running.processes[0].pid
+
+    @property
+    def worker_pid(self) -> int:
+        return self.running.processes[1].pid
+
+
+@contextmanager
+def local_stack(
+    data_dir: Path,
+    *,
+    workers: int = 2,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
+    start_timeout_s: float = 60.0,
+) -> Iterator[LocalStack]:
+    """Start the backends (embedded unless URLs are given), migrate, start the API and the
+    workers, and wait until both answer; stop all of it on the way out, whatever happens."""
+    backends = start_backends(data_dir, database_url, redis_url)
+    running: RunningStack | None = None
+    try:
+        migrate(backends.database_url)
+        port = port or free_port()
+        running = start_processes(
+            backends.database_url,
+            backends.redis_url,
+            host=host,
+            port=port,
+            workers=workers,
+            data_dir=data_dir,
+            extra_env=extra_env,
+            log_path=log_path,
+        )
+        api_url = f"http://{host}:{port}"
+        wait_for_http(f"{api_url}/healthz", timeout_s=start_timeout_s)
+        wait_for_workers(backends.redis_url, processes=workers, timeout_s=start_timeout_s)
+        yield LocalStack(api_url, backends.database_url, backends.redis_url, running, data_dir)
+    finally:
+        if running is not None:
+            running.stop()
+        backends.close()
+
+
 def run_up(
     *,
     host: str,
@@ -236,8 +303,6 @@ def run_up(
     redis_url: str | None,
 ) -> int:
     """`newsdedup up`: everything in the foreground until Ctrl-C."""
-    backends = start_backends(data_dir, database_url, redis_url)
-    stack: RunningStack | None = None
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -247,36 +312,34 @@ def run_up(
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        migrate(backends.database_url)
-        stack = start_processes(
-            backends.database_url,
-            backends.redis_url,
+        with local_stack(
+            data_dir,
+            workers=workers,
             host=host,
             port=port,
-            workers=workers,
-            data_dir=data_dir,
-        )
-        wait_for_http(f"http://{host}:{port}/healthz")
-        print(
-            f"newsdedup is up: API http://{host}:{port} (docs at /docs), "
-            f"{workers} worker processes\n"
-            f"  database: {backends.database_url}\n  redis:    {backends.redis_url}\n"
-            f"  data dir: {data_dir.resolve()}\nCtrl-C stops everything.",
-            flush=True,
-        )
-        while not stopping:
-            for process in stack.processes:
-                if process.poll() is not None:
-                    print(
-                        f"a service process exited with {process.returncode}; stopping", flush=True
-                    )
-                    stopping = True
-            time.sleep(0.5)
+            database_url=database_url,
+            redis_url=redis_url,
+        ) as stack:
+            print(
+                f"newsdedup is up: API {stack.api_url} (docs at /docs), "
+                f"{workers} worker processes\n"
+                f"  database: {stack.database_url}\n  redis:    {stack.redis_url}\n"
+                f"  data dir: {data_dir.resolve()}\nCtrl-C stops everything.",
+                flush=True,
+            )
+            while not stopping:
+                for process in stack.running.processes:
+                    if process.poll() is not None:
+                        print(
+                            f"a service process exited with {process.returncode}; stopping",
+                            flush=True,
+                        )
+                        stopping = True
+                # Ctrl-C sets `stopping`; this is the foreground loop's tick, not a wait.
+                time.sleep(0.5)
+            print("stopping newsdedup...", flush=True)
+        print("stopped.", flush=True)
         return 0
     finally:
-        print("stopping newsdedup...", flush=True)
-        if stack is not None:
-            stack.stop()
-        backends.close()
-        if shutil.which("true"):  # keep the terminal tidy after child output
-            print("stopped.", flush=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
