@@ -38,9 +38,9 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
 
     from service import processing
     from service.db import get_engine, get_session_factory
-    from service.dedup import repository
-    from service.dedup.assign import ProcessedArticle, assign_story
+    from service.dedup.assign import MatchSettings, ProcessedArticle, assign_story
     from service.dedup.features import StoryFeatures
+    from service.repositories import band_index
     from service.settings import get_settings
 
     queries = json.loads(Path(queries_file).read_text(encoding="utf-8"))
@@ -61,7 +61,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
 
     candidates: list[int] = []
     found_ids: list[set[int]] = []
-    original_find = repository.find_candidates
+    original_find = band_index.find_candidates
 
     def counting_find(*args: Any, **kwargs: Any) -> Any:
         found = original_find(*args, **kwargs)
@@ -69,8 +69,8 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
         found_ids.append({member.article_id for member in found})
         return found
 
-    repository.find_candidates = counting_find  # type: ignore[assignment]
-    settings = processing.match_settings(get_settings())
+    band_index.find_candidates = counting_find  # type: ignore[assignment]
+    settings = MatchSettings.from_settings(get_settings())
     factory = get_session_factory()
     latencies = []
     for n, query in enumerate(queries):

@@ -188,7 +188,6 @@ def features_json(article: Synthetic) -> dict[str, object]:
         term_weights=weights,
         lead_terms=tuple(article.terms[:LEAD_TERMS]),
         names=tuple(article.names),
-        numbers=(),
         attributions=(),
         word_count=len(article.terms) * 3,
         language=article.language,

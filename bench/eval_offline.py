@@ -46,12 +46,12 @@ from ops.evaluation.metrics import (  # noqa: E402
 from service.dedup import scoring  # noqa: E402
 from service.dedup.features import StoryFeatures, extract_features  # noqa: E402
 from service.dedup.scoring import (  # noqa: E402
-    DEFAULT_SAME_STORY_THRESHOLD,
     effective_threshold,
     score_pair,
     smoothed_idf,
 )
 from service.dedup.signature import SignatureScheme, band_keys, minhash_values  # noqa: E402
+from service.settings import Settings  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "eval" / "semeval_dev.jsonl"
 SEEDS_DIR = ROOT / "seeds"
@@ -397,7 +397,9 @@ def report(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_SAME_STORY_THRESHOLD)
+    parser.add_argument(
+        "--threshold", type=float, default=Settings.model_construct().same_story_threshold
+    )
     parser.add_argument("--seed", type=int, default=SHUFFLE_SEED)
     parser.add_argument("--keep-non-articles", action="store_true")
     parser.add_argument("--dump", type=Path, help="write per-pair components (JSON lines)")

@@ -42,14 +42,14 @@ WAIT_SQL = (
 # Where a worker's time goes, as inclusive shares of the profile's samples.
 PROFILE_STAGES = [
     "process_article (service/processing.py",
-    "_extract (service/processing.py",
+    "extract (service/processing.py",
     "detect_language (",
     "extract_features (",
     "assign_story (",
     "find_candidates (",
     "document_frequencies (",
-    "score_pair (",
-    "add_document_terms (",
+    "choose_story (",
+    "index_article (",
     "lock_keys (",
     "known_boilerplate (",
     "count_source_lines (",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -61,6 +62,38 @@ def get_worker_session_factory() -> sessionmaker[Session]:
         _database_url(), synchronous_commit=get_settings().worker_synchronous_commit
     )
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+SessionFactory = Callable[[], Session]
+
+
+def lock_key(namespace: str, value: bytes | str) -> int:
+    """A signed 64-bit advisory-lock key for a value, separated by namespace."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    digest = hashlib.blake2b(namespace.encode() + b"\0" + raw, digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def lock_keys(session: Session, keys: Iterable[int]) -> None:
+    """Take transaction-level advisory locks in ascending order, so two sessions locking
+    overlapping sets never deadlock. The locks go with the transaction's commit or rollback."""
+    ordered = sorted(set(keys))
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) "
+            "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered_keys"
+        ),
+        {"keys": ordered},
+    )
+
+
+def try_session_lock(session: Session, key: int) -> bool:
+    """A session-level advisory lock, if free: for maintenance that spans transactions."""
+    return bool(session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+
+
+def release_session_lock(session: Session, key: int) -> None:
+    session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 def ping_database(session: Session) -> None:

@@ -9,16 +9,16 @@ from running at once.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.dedup.repository import lock_key
-from service.processing import SessionFactory, match_settings, process_article
+from service.db import SessionFactory, lock_key, release_session_lock, try_session_lock
+from service.dedup.assign import MatchSettings
+from service.processing import process_article
+from service.repositories import articles, band_index, sources, stories
 from service.settings import Settings
 
 REINDEX_LOCK = lock_key("maintenance", "reindex")
@@ -27,15 +27,9 @@ REINDEX_LOCK = lock_key("maintenance", "reindex")
 def count_stale_signatures(session: Session, settings: Settings) -> tuple[int, int]:
     """(signatures made under other matching settings, all signatures): when the first is not
     zero, `newsdedup reindex` brings the stories in line with the current settings."""
-    current = json.dumps(match_settings(settings).to_json())
-    row = session.execute(
-        text(
-            "SELECT count(*) FILTER (WHERE scheme <> CAST(:current AS jsonb)), count(*) "
-            "FROM article_signatures"
-        ),
-        {"current": current},
-    ).one()
-    return int(row[0]), int(row[1])
+    return band_index.count_stale_signatures(
+        session, MatchSettings.from_settings(settings).to_json()
+    )
 
 
 @dataclass(frozen=True)
@@ -52,35 +46,15 @@ def reindex(
     progress: Callable[[int, int], None] | None = None,
 ) -> ReindexReport:
     with session_factory() as lock_session:
-        got_lock = lock_session.execute(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": REINDEX_LOCK}
-        ).scalar()
-        if not got_lock:
+        if not try_session_lock(lock_session, REINDEX_LOCK):
             raise RuntimeError("another reindex is running")
         try:
             with session_factory() as session:
-                session.execute(
-                    text(
-                        "TRUNCATE lsh_bands, article_signatures, term_document_frequencies, "
-                        "corpus_counters, source_lines"
-                    )
-                )
-                session.execute(text("UPDATE stories SET canonical_article_id = NULL"))
-                ids = [
-                    int(i)
-                    for i in session.execute(
-                        text(
-                            "UPDATE articles SET story_id = NULL, match_kind = NULL, "
-                            "similarity = NULL, matched_article_id = NULL, features = NULL, "
-                            "status = 'queued', error = NULL, updated_at = now() "
-                            "WHERE content IS NOT NULL AND status IN ('done', 'failed') "
-                            "RETURNING id"
-                        )
-                    ).scalars()
-                ]
-                session.execute(text("DELETE FROM stories"))
+                band_index.clear_index(session)
+                sources.forget_learned_lines(session)
+                ids = articles.requeue_all_for_reindex(session)
+                stories.delete_all_stories(session)
                 session.commit()
-            ids.sort()
             outcomes: Counter[str] = Counter()
             for done, article_id in enumerate(ids, start=1):
                 result = process_article(
@@ -90,7 +64,7 @@ def reindex(
                 if progress is not None:
                     progress(done, len(ids))
             with session_factory() as session:
-                stories = int(session.execute(text("SELECT count(*) FROM stories")).scalar_one())
-            return ReindexReport(len(ids), dict(outcomes), stories)
+                story_count = stories.count_stories(session)
+            return ReindexReport(len(ids), dict(outcomes), story_count)
         finally:
-            lock_session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": REINDEX_LOCK})
+            release_session_lock(lock_session, REINDEX_LOCK)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service import processing
 from service.db import get_worker_session_factory, session_scope
+from service.fetching import FetchPolicy
 from service.settings import get_settings
 from workers.celery_app import FETCH_QUEUE, PROCESS_QUEUE, app
 
@@ -30,11 +31,10 @@ RETRY_POLICY = {
 
 @app.task(name="newsdedup.fetch_article", acks_late=True, ignore_result=True, **RETRY_POLICY)
 def fetch_article(article_id: int) -> str:
-    settings = get_settings()
     result = processing.fetch_article(
         article_id,
         session_factory=get_worker_session_factory(),
-        policy=processing.fetch_policy(settings),
+        policy=FetchPolicy.from_settings(get_settings()),
     )
     if result.outcome == processing.StepOutcome.READY:
         process_article.apply_async(args=[article_id], queue=PROCESS_QUEUE)

@@ -537,13 +537,16 @@ def evaluate_with_fresh_stack(
     and delete all of it, whatever happens."""
     from ops.stack import local_stack
 
-    with tempfile.TemporaryDirectory(prefix="newsdedup-eval-") as directory, local_stack(
-        Path(directory),
-        workers=workers,
-        # The workers log every article; keep the terminal for the table.
-        log_path=log_path,
-        start_timeout_s=STACK_START_TIMEOUT_S,
-    ) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="newsdedup-eval-") as directory,
+        local_stack(
+            Path(directory),
+            workers=workers,
+            # The workers log every article; keep the terminal for the table.
+            log_path=log_path,
+            start_timeout_s=STACK_START_TIMEOUT_S,
+        ) as stack,
+    ):
         return run_pair_evaluation(
             pairs_path, api_url=stack.api_url, out=out, limit=limit, timeout_s=timeout_s
         )

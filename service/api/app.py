@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
-from service.api.routes import TooBusy, router
-from service.ingest import TaskQueue
+from service.api.routes import router
+from service.fetching import FetchPolicy
+from service.ingest import BacklogCounter, IngestGuards, RateLimiter, TaskQueue, TooBusy
 from service.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,14 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
         ),
     )
     app.state.task_queue = task_queue
+    app.state.ingest_guards = IngestGuards(
+        fetch_policy=FetchPolicy.from_settings(settings),
+        rate_limiter=RateLimiter(
+            settings.rate_limit_articles_per_s, settings.rate_limit_burst_articles
+        ),
+        backlog=BacklogCounter(settings.backlog_count_max_age_s),
+        max_backlog=settings.max_backlog,
+    )
     app.include_router(router)
 
     # Only connection-level errors mean "the database is away": those get 503 and Retry-After.

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from service import processing
 from service.api.schemas import (
     AcceptedOut,
     ArticleBatchIn,
@@ -24,8 +23,7 @@ from service.api.schemas import (
     StoryPageOut,
 )
 from service.db import get_session_factory, ping_database
-from service.fetching import URLRefused, check_url_syntax
-from service.ingest import NewArticle, TaskQueue, enqueue_accepted, guards, record_articles
+from service.ingest import IdempotencyConflict, InvalidArticle, NewArticle, accept_articles
 from service.redis_client import redis_client
 from service.settings import Settings, get_settings
 from service.stories import compare as story_compare
@@ -52,92 +50,26 @@ MAX_ROW_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def _task_queue(request: Request) -> TaskQueue:
-    queue: TaskQueue = request.app.state.task_queue
-    return queue
-
-
-def _to_new_article(item: ArticleIn, settings: Settings) -> NewArticle:
-    url = item.url
-    if url is not None:
-        try:
-            url = check_url_syntax(url, policy=processing.fetch_policy(settings))
-        except URLRefused as refused:
-            raise HTTPException(
-                status_code=422, detail=f"url refused: {refused.reason}"
-            ) from refused
-    return NewArticle(
-        url=url,
-        text=item.text,
-        html=item.html,
-        title=item.title,
-        published_at=item.published_at,
-        source=item.source,
-    )
-
-
-class TooBusy(Exception):
-    """Back-pressure: the client should retry after `retry_after_s`."""
-
-    def __init__(self, reason: str, retry_after_s: float) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after_s = retry_after_s
-
-
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _rate_limiter(request: Request, settings: Settings) -> guards.RateLimiter:
-    limiter: guards.RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None:
-        limiter = guards.RateLimiter(
-            settings.rate_limit_articles_per_s, settings.rate_limit_burst_articles
-        )
-        request.app.state.rate_limiter = limiter
-    return limiter
-
-
 def _accept(
     items: list[ArticleIn],
     *,
     request: Request,
     session: Session,
-    settings: Settings,
     idempotency_key: str | None,
-    body_for_hash: str,
+    request_body: str,
 ) -> list[AcceptedOut]:
-    """Validate, apply the guards, record, commit, then enqueue."""
-    new = [_to_new_article(item, settings) for item in items]
-    body_hash = guards.request_hash(body_for_hash.encode())
-    if idempotency_key is not None:
-        guards.lock_idempotency_key(session, idempotency_key)
-        try:
-            known = guards.find_idempotent_result(session, idempotency_key, body_hash)
-        except guards.IdempotencyConflict as conflict:
-            raise HTTPException(422, str(conflict)) from conflict
-        if known is not None:
-            statuses = guards.article_statuses(session, known)
-            session.rollback()
-            return [AcceptedOut(id=i, status=statuses.get(i, "queued")) for i in known]
-
-    wait_s = _rate_limiter(request, settings).acquire(_client_key(request), cost=len(items))
-    if wait_s > 0:
-        raise TooBusy("rate limit exceeded for this client", wait_s)
-    if (
-        guards.backlog_size(session, max_age_s=settings.backlog_count_max_age_s) + len(items)
-        > settings.max_backlog
-    ):
-        raise TooBusy(f"backlog over {settings.max_backlog} articles; workers are catching up", 30)
-
-    accepted = record_articles(new, session=session)
-    if idempotency_key is not None:
-        guards.remember_idempotent_result(
-            session, idempotency_key, body_hash, [a.id for a in accepted]
+    try:
+        accepted = accept_articles(
+            [NewArticle(**item.model_dump()) for item in items],
+            client=request.client.host if request.client else "unknown",
+            idempotency_key=idempotency_key,
+            request_body=request_body.encode(),
+            guards=request.app.state.ingest_guards,
+            queue=request.app.state.task_queue,
+            session=session,
         )
-    session.commit()
-    enqueue_accepted(accepted, queue=_task_queue(request))
+    except (InvalidArticle, IdempotencyConflict) as refused:
+        raise HTTPException(422, str(refused)) from refused
     return [AcceptedOut(id=a.id, status=a.status) for a in accepted]
 
 
@@ -170,7 +102,6 @@ def post_article(
     item: ArticleIn,
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> AcceptedOut:
     """Accept one article: a URL to fetch, or text/HTML to process as given."""
@@ -178,9 +109,8 @@ def post_article(
         [item],
         request=request,
         session=session,
-        settings=settings,
         idempotency_key=idempotency_key,
-        body_for_hash="single:" + item.model_dump_json(),
+        request_body="single:" + item.model_dump_json(),
     )
     return accepted[0]
 
@@ -206,9 +136,8 @@ def post_article_batch(
         batch.articles,
         request=request,
         session=session,
-        settings=settings,
         idempotency_key=idempotency_key,
-        body_for_hash="batch:" + batch.model_dump_json(),
+        request_body="batch:" + batch.model_dump_json(),
     )
     return BatchAcceptedOut(articles=accepted)
 
@@ -269,7 +198,12 @@ def _story_out(story: StoryView) -> StoryOut:
         created_at=story.created_at,
         articles=[
             StoryMemberOut(
-                id=m.id, title=m.title, url=m.url, similarity=m.similarity, match=m.match
+                id=m.id,
+                title=m.title,
+                url=m.url,
+                similarity=m.similarity,
+                match=m.match,
+                matched_article_id=m.matched_article_id,
             )
             for m in story.articles
         ],

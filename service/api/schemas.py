@@ -108,8 +108,11 @@ class StoryMemberOut(BaseModel):
     id: int
     title: str | None
     url: str | None
-    similarity: float | None
+    similarity: float | None = Field(
+        description="The score this article matched with, against matched_article_id."
+    )
     match: str | None
+    matched_article_id: int | None
 
 
 class StoryOut(BaseModel):

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.dedup import repository
+from service.db import lock_key, lock_keys
 from service.dedup.features import StoryFeatures
 from service.dedup.scoring import (
+    Idf,
     IdfTable,
     MatchScore,
     StoryScorer,
@@ -34,6 +35,9 @@ from service.dedup.signature import (
     minhash_values,
 )
 from service.models import MatchKind
+from service.repositories import articles, band_index, stories
+from service.repositories.band_index import StoredMember
+from service.settings import Settings
 
 # Near copies (syndication, re-posts) share long word runs; rewrites do not. Five words is the
 # shingle length text-dedup and the extraction benchmark use for "same wording".
@@ -48,6 +52,17 @@ class MatchSettings:
     band_read_limit: int
     same_story_threshold: float
     near_copy_jaccard: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MatchSettings:
+        return cls(
+            num_perm=settings.minhash_num_perm,
+            bands=settings.lsh_bands,
+            max_candidates=settings.max_candidates,
+            band_read_limit=settings.lsh_band_read_limit,
+            same_story_threshold=settings.same_story_threshold,
+            near_copy_jaccard=settings.near_copy_jaccard,
+        )
 
     @property
     def scheme(self) -> SignatureScheme:
@@ -100,6 +115,34 @@ class ProcessedArticle:
     features: StoryFeatures
 
 
+@dataclass(frozen=True)
+class Decision:
+    """Which candidate's story an article joins (None: it starts a new story), and the best
+    candidate's score with its evidence, whether or not it reached the threshold."""
+
+    member: StoredMember | None
+    match: MatchScore | None
+
+
+def choose_story(
+    article: StoryFeatures,
+    candidates: Sequence[tuple[StoredMember, StoryFeatures]],
+    *,
+    idf: Idf,
+    threshold: float,
+) -> Decision:
+    """The best-scoring candidate joins the article to its story if its score reaches the
+    threshold; the first of equal scores wins (candidates come most band collisions first)."""
+    if not candidates:
+        return Decision(None, None)
+    scorer = StoryScorer(article, idf=idf)
+    scores = [scorer.score(features) for _, features in candidates]
+    top = max(range(len(candidates)), key=scores.__getitem__)
+    member, features = candidates[top]
+    match = scorer.match(features)
+    return Decision(member if match.score >= threshold else None, match)
+
+
 def assign_story(
     article_id: int,
     article: ProcessedArticle,
@@ -115,49 +158,42 @@ def assign_story(
     scheme = settings.scheme
     hashvalues = minhash_values(features.key_features(), scheme)
     keys = band_keys(hashvalues, scheme)
-    locks = [*keys, repository.lock_key("text", article.text_hash)]
+    locks = [*keys, lock_key("text", article.text_hash)]
     if article.url:
-        locks.append(repository.lock_key("url", article.url))
-    repository.lock_keys(session, locks)
+        locks.append(lock_key("url", article.url))
+    lock_keys(session, locks)
 
-    exact = repository.find_exact_member(
+    exact = articles.find_exact_member(
         session, article_id=article_id, text_hash=article.text_hash, url=article.url
     )
     if exact is not None:
         matched_id, story_id = exact
-        _store_article(session, article_id, article, story_id, MatchKind.EXACT, matched_id, 1.0)
-        repository.join_story(
-            session, story_id=story_id, article_id=article_id, counts_as_variant=False
-        )
-        return Assignment(story_id, MatchKind.EXACT, matched_id, 1.0)
+        assignment = Assignment(story_id, MatchKind.EXACT, matched_id, 1.0)
+        _store(session, article_id, article, assignment, counts_as_variant=False)
+        return assignment
 
-    candidates = repository.find_candidates(
+    candidates = band_index.find_candidates(
         session,
         article_id=article_id,
         keys=keys,
         limit=settings.max_candidates,
         per_band_limit=settings.band_read_limit,
     )
-    best: tuple[MatchScore, repository.StoredMember] | None = None
-    threshold = settings.same_story_threshold
+    decision = Decision(None, None)
     if candidates:
-        candidate_features = [StoryFeatures.from_json(c.features) for c in candidates]
-        terms = set(features.term_weights)
-        for cf in candidate_features:
-            terms |= set(cf.term_weights)
-        documents, frequencies = repository.document_frequencies(session, terms)
-        # A young corpus cannot tell topic words from story words: demand more evidence.
-        threshold = effective_threshold(settings.same_story_threshold, documents)
+        scored = [(c, StoryFeatures.from_json(c.features)) for c in candidates]
+        terms = set(features.term_weights).union(*(f.term_weights for _, f in scored))
+        documents, frequencies = band_index.document_frequencies(session, terms)
+        decision = choose_story(
+            features,
+            scored,
+            # Each term's IDF is computed once, not once per candidate pair it appears in.
+            idf=IdfTable(documents, frequencies).__getitem__,
+            # A young corpus cannot tell topic words from story words: demand more evidence.
+            threshold=effective_threshold(settings.same_story_threshold, documents),
+        )
 
-        # Each term's IDF is computed once, not once per candidate pair it appears in.
-        idf = IdfTable(documents, frequencies).__getitem__
-
-        scorer = StoryScorer(features, idf=idf)
-        scores = [scorer.score(cf) for cf in candidate_features]
-        top = max(range(len(candidates)), key=scores.__getitem__)  # the first of equal scores
-        best = (scorer.match(candidate_features[top]), candidates[top])
-
-    repository.index_article(
+    band_index.index_article(
         session,
         article_id=article_id,
         scheme=settings.to_json(),
@@ -166,63 +202,55 @@ def assign_story(
         terms=features.term_weights,
     )
 
-    if best is not None and best[0].score >= threshold:
-        match, member = best
-        kind = _copy_or_rewrite(session, article.text, member.article_id, settings)
-        _store_article(
-            session, article_id, article, member.story_id, kind, member.article_id, match.score
+    if decision.member is not None and decision.match is not None:
+        member, match = decision.member, decision.match
+        member_text = articles.cleaned_text(session, member.article_id) or ""
+        kind = (
+            MatchKind.NEAR_COPY
+            if shingle_jaccard(article.text, member_text) >= settings.near_copy_jaccard
+            else MatchKind.REWRITE
         )
-        repository.join_story(
-            session, story_id=member.story_id, article_id=article_id, counts_as_variant=True
+        assignment = Assignment(
+            member.story_id, kind, member.article_id, match.score, match.evidence()
         )
-        return Assignment(member.story_id, kind, member.article_id, match.score, match.evidence())
+        _store(session, article_id, article, assignment, counts_as_variant=True)
+        return assignment
 
-    story_id = repository.create_story(session, canonical_article_id=article_id)
-    _store_article(session, article_id, article, story_id, MatchKind.CANONICAL, None, None)
-    return Assignment(story_id, MatchKind.CANONICAL, None, None)
-
-
-def _copy_or_rewrite(
-    session: Session, cleaned_text: str, member_id: int, settings: MatchSettings
-) -> MatchKind:
-    member_text = session.execute(
-        text("SELECT text FROM articles WHERE id = :id"), {"id": member_id}
-    ).scalar()
-    if member_text and shingle_jaccard(cleaned_text, member_text) >= settings.near_copy_jaccard:
-        return MatchKind.NEAR_COPY
-    return MatchKind.REWRITE
+    story_id = stories.create_story(session, canonical_article_id=article_id)
+    assignment = Assignment(story_id, MatchKind.CANONICAL, None, None)
+    _store(session, article_id, article, assignment, counts_as_variant=None)
+    return assignment
 
 
-def _store_article(
+def _store(
     session: Session,
     article_id: int,
     article: ProcessedArticle,
-    story_id: int,
-    kind: MatchKind,
-    matched_article_id: int | None,
-    similarity: float | None,
+    assignment: Assignment,
+    *,
+    counts_as_variant: bool | None,
 ) -> None:
-    """One UPDATE: the cleaned article, its story, and `done`. Before join_story, whose
-    canonical choice reads this article's published_at."""
-    session.execute(
-        text(
-            "UPDATE articles SET title = :title, text = :text, text_hash = :hash, "
-            "language = :language, published_at = :published_at, "
-            "features = CAST(:features AS jsonb), story_id = :story, match_kind = :kind, "
-            "matched_article_id = :matched, similarity = :similarity, status = 'done', "
-            "error = NULL, processed_at = now(), updated_at = now() WHERE id = :id"
+    """Store the article, done, in its story; then grow the story (None: the story is new)."""
+    articles.store_processed(
+        session,
+        article_id,
+        articles.StoredArticle(
+            title=article.title,
+            text=article.text,
+            text_hash=article.text_hash,
+            language=article.language,
+            published_at=article.published_at,
+            features=json.dumps(article.features.to_json(), separators=(",", ":")),
+            story_id=assignment.story_id,
+            match_kind=assignment.match_kind.value,
+            matched_article_id=assignment.matched_article_id,
+            similarity=assignment.similarity,
         ),
-        {
-            "title": article.title,
-            "text": article.text,
-            "hash": article.text_hash,
-            "language": article.language,
-            "published_at": article.published_at,
-            "features": json.dumps(article.features.to_json(), separators=(",", ":")),
-            "story": story_id,
-            "kind": kind.value,
-            "matched": matched_article_id,
-            "similarity": similarity,
-            "id": article_id,
-        },
     )
+    if counts_as_variant is not None:
+        stories.join_story(
+            session,
+            story_id=assignment.story_id,
+            article_id=article_id,
+            counts_as_variant=counts_as_variant,
+        )

@@ -1,4 +1,4 @@
-"""Features that carry a story: title and lead above the tail, names, numbers, and who is cited.
+"""Features that carry a story: title and lead above the tail, names, and who is cited.
 
 Plain word shingles cannot tell a rewrite of one report from a different story on the same topic
 (see ../shared/README.md: rewrites share no more 3-shingles than unrelated pairs). A news story is
@@ -56,7 +56,6 @@ WORD_RE = re.compile(r"\w+", re.UNICODE)
 # A sentence ends at . ! ? followed by space or directly by an upper-case letter: outlets glue
 # sentences ("gouvernementale.Selon"), and the tokeniser must still split there.
 SENTENCE_END_RE = re.compile(r"(?<=[.!?…])(?:\s+|(?=[^\W\d_]))(?=[\"«“„(]?[^\W\d_])", re.UNICODE)
-NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 # Phrases that introduce who reported the story: "selon le journal X", "according to X",
 # "a rapporté X", "laut X", "según X". A small, language-general list of attribution cues; the
@@ -183,10 +182,6 @@ def extract_names(text: str, stopwords: frozenset[str]) -> list[str]:
     return names
 
 
-def extract_numbers(text: str) -> list[str]:
-    return [n.replace(",", ".") for n in NUMBER_RE.findall(text)]
-
-
 def _is_name_word(word: str, stopwords: frozenset[str]) -> bool:
     return is_capitalised(word) and fold(word) not in stopwords and fold(word) not in _CUE_WORDS
 
@@ -289,7 +284,6 @@ class StoryFeatures:
     lead_terms: tuple[str, ...]
     # Folded capitalised words (names, places, outlets), whole for the evidence.
     names: tuple[str, ...]
-    numbers: tuple[str, ...]
     # Cited original reporters found in the title and lead.
     attributions: tuple[str, ...]
     word_count: int
@@ -301,7 +295,6 @@ class StoryFeatures:
             "term_weights": self.term_weights,
             "lead_terms": list(self.lead_terms),
             "names": list(self.names),
-            "numbers": list(self.numbers),
             "attributions": list(self.attributions),
             "word_count": self.word_count,
             "language": self.language,
@@ -314,7 +307,6 @@ class StoryFeatures:
             term_weights={k: float(v) for k, v in data["term_weights"].items()},
             lead_terms=tuple(data["lead_terms"]),
             names=tuple(data["names"]),
-            numbers=tuple(data["numbers"]),
             attributions=tuple(data["attributions"]),
             word_count=int(data["word_count"]),
             language=data.get("language"),
@@ -339,7 +331,9 @@ class StoryFeatures:
         return features
 
 
-def lead_text(title: str | None, text: str) -> str:
+def lead_text(text: str) -> str:
+    """The first sentences of the body, capped in words: where the inverted pyramid puts the
+    cited source (the title is searched beside it by the caller)."""
     sentences = split_sentences(text)[:LEAD_SENTENCES]
     words = " ".join(sentences).split()[:LEAD_MAX_WORDS]
     return " ".join(words)
@@ -365,14 +359,13 @@ def extract_features(
     weights: dict[str, float] = {}
     for position, term in enumerate(terms):
         weights[term] = weights.get(term, 0.0) + position_weight(position)
-    lead = lead_text(title, text)
+    lead = lead_text(text)
     return StoryFeatures(
         term_weights={t: round(w, 3) for t, w in weights.items()},
         lead_terms=tuple(dict.fromkeys(terms[:LEAD_TERMS])),
         names=tuple(
             dict.fromkeys(extract_names(title, stopwords) + extract_names(text, stopwords))
         ),
-        numbers=tuple(dict.fromkeys(extract_numbers(text))),
         attributions=tuple(sorted(extract_attributions(title + "\n" + lead, stopwords))),
         word_count=len(body_tokens),
         language=language,

@@ -32,11 +32,6 @@ FITTED_INPUTS = ("cosine", "lead_told")
 # dev pairs have attributions in both leads; set from the seeds' rewrite vs follow-up gap.
 SHARED_ATTRIBUTION_BONUS = 0.10
 CONFLICTING_ATTRIBUTION_PENALTY = 0.15
-# The same-story threshold of a large corpus (effective_threshold raises it for small ones). The
-# best dev-set F1 with pairwise precision >= 0.85, simulating the service with effective_threshold
-# at each ingest (bench/eval_offline.py): P 0.85 R 0.43 F1 0.57. Precision >= 0.80 would allow
-# 0.55 (P 0.80 R 0.70 F1 0.75); the best F1 after the fact is at 0.47 (P 0.76 R 0.75).
-DEFAULT_SAME_STORY_THRESHOLD = 0.76
 # With no corpus to weigh terms by, demand the score of a clear same-story label: the score
 # estimates (4 - overall) / 3, and a clear positive has overall <= 1.5, i.e. a score >= 0.83.
 SMALL_CORPUS_THRESHOLD = 0.83

@@ -1,34 +1,40 @@
 """Settings and errors of the safe HTTP client.
 
-The policy is a plain value: the application builds it from its settings object and passes it in,
-so this package never reads the environment.
+The policy is a plain value built from the settings object and passed in, so this package never
+reads the environment.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+
+from service.settings import Settings
 
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    """What one fetch may do and how long it may take."""
+    """What one fetch may do and how long it may take. The numbers and their reasons live in
+    Settings (fetch_*); this is the plain value the fetching code is given."""
 
-    # Lifts only the loopback restriction (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 and names that
-    # resolve there), so that tests and a local stack can serve pages from 127.0.0.1. Private,
-    # link-local and metadata addresses stay refused.
-    allow_loopback: bool = False
-    # A healthy server accepts a TCP (and TLS) connection in well under a second; 5 s leaves room
-    # for a slow path across the world without tying a worker up on a black hole.
-    connect_timeout_s: float = 5.0
-    # Longest silence tolerated between two reads; news CMSs can take a few seconds to render.
-    read_timeout_s: float = 10.0
-    # Wall-clock bound on the whole fetch, redirects included, so a server that trickles bytes
-    # cannot hold a worker; well under the worker time limits the task layer sets.
-    total_timeout_s: float = 30.0
-    # Cap on the DECODED body. Article pages are 50 KB–1 MB (the extraction benchmark's largest
-    # is about 1.5 MB); 5 MiB leaves room while bounding memory per fetch.
-    max_bytes: int = 5 * 1024 * 1024
-    # Browsers allow 20; 5 covers http->https, www and a tracking hop with room to spare.
-    max_redirects: int = 5
-    user_agent: str = "newsdedup/0.1"
+    allow_loopback: bool
+    connect_timeout_s: float
+    read_timeout_s: float
+    total_timeout_s: float
+    max_bytes: int
+    max_redirects: int
+    user_agent: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FetchPolicy:
+        return cls(
+            allow_loopback=settings.fetch_allow_loopback,
+            connect_timeout_s=settings.fetch_connect_timeout_s,
+            read_timeout_s=settings.fetch_read_timeout_s,
+            total_timeout_s=settings.fetch_total_timeout_s,
+            max_bytes=settings.fetch_max_bytes,
+            max_redirects=settings.fetch_max_redirects,
+            user_agent=settings.fetch_user_agent,
+        )
 
 
 class FetchError(Exception):

@@ -1,4 +1,5 @@
-"""What protects ingest: idempotent retries, a bound on the backlog, a per-client rate limit."""
+"""What protects ingest, in the API process: a per-client rate limit and a bounded count of the
+backlog. Plain objects with an injectable clock; the SQL they need is passed in."""
 
 from __future__ import annotations
 
@@ -8,79 +9,43 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from service.dedup.repository import lock_key
+from service.repositories import articles
 
-
-class IdempotencyConflict(ValueError):
-    """The same Idempotency-Key was sent with a different body."""
+Clock = Callable[[], float]
 
 
 def request_hash(body: bytes) -> bytes:
     return hashlib.sha256(body).digest()
 
 
-def lock_idempotency_key(session: Session, key: str) -> None:
-    """Two concurrent retries with one key serialise here; the second sees the first's rows."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("idempotency", key)})
+class BacklogCounter:
+    """Articles accepted but not final, counted at most once per `max_age_s` in this process:
+    counting grows with the backlog, and the bound it serves is soft."""
 
+    def __init__(
+        self,
+        max_age_s: float,
+        *,
+        count: Callable[[Session], int] = articles.count_pending,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.max_age_s = max_age_s
+        self._count = count
+        self._clock = clock
+        self._seen: tuple[int, float] | None = None
+        self._lock = threading.Lock()
 
-def find_idempotent_result(session: Session, key: str, body_hash: bytes) -> list[int] | None:
-    row = session.execute(
-        text("SELECT request_hash, article_ids FROM idempotency_keys WHERE key = :key"),
-        {"key": key},
-    ).first()
-    if row is None:
-        return None
-    if bytes(row[0]) != body_hash:
-        raise IdempotencyConflict("Idempotency-Key was already used with a different body")
-    return [int(i) for i in row[1]]
-
-
-def remember_idempotent_result(
-    session: Session, key: str, body_hash: bytes, article_ids: list[int]
-) -> None:
-    session.execute(
-        text(
-            "INSERT INTO idempotency_keys (key, request_hash, article_ids) "
-            "VALUES (:key, :hash, :ids)"
-        ),
-        {"key": key, "hash": body_hash, "ids": article_ids},
-    )
-
-
-def article_statuses(session: Session, article_ids: list[int]) -> dict[int, str]:
-    rows = session.execute(
-        text("SELECT id, status FROM articles WHERE id = ANY(CAST(:ids AS bigint[]))"),
-        {"ids": article_ids},
-    ).all()
-    return {int(r[0]): str(r[1]) for r in rows}
-
-
-_backlog_seen: tuple[int, float] | None = None
-_backlog_lock = threading.Lock()
-
-
-def backlog_size(
-    session: Session, *, max_age_s: float, clock: Callable[[], float] = time.monotonic
-) -> int:
-    """Articles accepted but not final (served by the partial index on pending articles),
-    counted at most once per `max_age_s` in this process."""
-    global _backlog_seen
-    now = clock()
-    with _backlog_lock:
-        if _backlog_seen is not None and now - _backlog_seen[1] < max_age_s:
-            return _backlog_seen[0]
-    count = int(
-        session.execute(
-            text("SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')")
-        ).scalar_one()
-    )
-    with _backlog_lock:
-        _backlog_seen = (count, now)
-    return count
+    def count(self, session: Session) -> int:
+        now = self._clock()
+        with self._lock:
+            if self._seen is not None and now - self._seen[1] < self.max_age_s:
+                return self._seen[0]
+        value = self._count(session)
+        with self._lock:
+            self._seen = (value, now)
+        return value
 
 
 @dataclass
@@ -94,7 +59,7 @@ class RateLimiter:
     bursts up to `burst`. Per process, so with N API processes a client gets N times the rate;
     good enough to stop one client from flooding, which is its job."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, rate: float, burst: float, clock: Clock = time.monotonic):
         self.rate = rate
         self.burst = burst
         self.clock = clock

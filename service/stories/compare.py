@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.dedup import repository
 from service.dedup.features import StoryFeatures
 from service.dedup.scoring import IdfTable, effective_threshold, score_pair
 from service.models import Article
+from service.repositories import articles, band_index
 
 
 class ArticleNotFound(LookupError):
@@ -29,7 +29,7 @@ class Comparison:
 
 
 def _features(session: Session, article_id: int) -> tuple[Article, StoryFeatures]:
-    article = session.get(Article, article_id)
+    article = articles.get_article(session, article_id)
     if article is None:
         raise ArticleNotFound(f"no article {article_id}")
     if article.features is None:
@@ -40,7 +40,7 @@ def _features(session: Session, article_id: int) -> tuple[Article, StoryFeatures
 def compare_articles(session: Session, a_id: int, b_id: int, *, threshold: float) -> Comparison:
     a, fa = _features(session, a_id)
     b, fb = _features(session, b_id)
-    documents, frequencies = repository.document_frequencies(
+    documents, frequencies = band_index.document_frequencies(
         session, set(fa.term_weights) | set(fb.term_weights)
     )
     match = score_pair(fa, fb, idf=IdfTable(documents, frequencies).__getitem__)

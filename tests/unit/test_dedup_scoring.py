@@ -10,7 +10,6 @@ import pytest
 
 from service.dedup.features import StoryFeatures, extract_features
 from service.dedup.scoring import (
-    DEFAULT_SAME_STORY_THRESHOLD,
     RELIABLE_CORPUS_DOCUMENTS,
     SMALL_CORPUS_THRESHOLD,
     IdfTable,
@@ -18,9 +17,14 @@ from service.dedup.scoring import (
     score_pair,
     smoothed_idf,
 )
+from service.settings import Settings
 
 FRENCH = frozenset(w.casefold() for w in justext.get_stoplist("French"))
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+# The service's default, not the environment's.
+SAME_STORY_THRESHOLD = Settings.model_construct().same_story_threshold
 
 
 def flat_idf(term: str) -> float:
@@ -77,9 +81,7 @@ def test_effective_threshold_decays_monotonically_to_the_base() -> None:
     assert all(t >= 0.5 for t in thresholds)
     assert effective_threshold(0.5, RELIABLE_CORPUS_DOCUMENTS) == pytest.approx(0.5)
     assert effective_threshold(0.5, 10**6) == pytest.approx(0.5)
-    assert effective_threshold(DEFAULT_SAME_STORY_THRESHOLD, 10**6) == pytest.approx(
-        DEFAULT_SAME_STORY_THRESHOLD
-    )
+    assert effective_threshold(SAME_STORY_THRESHOLD, 10**6) == pytest.approx(SAME_STORY_THRESHOLD)
 
 
 def test_effective_threshold_never_below_a_base_above_the_small_corpus_one() -> None:
@@ -116,7 +118,7 @@ def test_seeds_only_000_and_002_are_one_story() -> None:
         return smoothed_idf(len(seeds), df[term])
 
     # A fresh store holding the five seeds: the threshold the service applies at that size.
-    threshold = effective_threshold(DEFAULT_SAME_STORY_THRESHOLD, len(seeds))
+    threshold = effective_threshold(SAME_STORY_THRESHOLD, len(seeds))
     ids = sorted(seeds)
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:

@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -21,11 +22,15 @@ from service.fetching import (
     URLRefused,
     fetch_page,
 )
+from service.settings import Settings
 
+# The service's defaults, not the environment's: a developer's NEWSDEDUP_* must not change them.
+DEFAULT_POLICY = FetchPolicy.from_settings(Settings.model_construct())
 # Small cap so that "too large" bodies stay small and fast to serve.
 CAP_BYTES = 10_000
 # Local servers answer in milliseconds; short limits keep a failing test from hanging.
-LOCAL = FetchPolicy(
+LOCAL = replace(
+    DEFAULT_POLICY,
     allow_loopback=True,
     connect_timeout_s=2.0,
     read_timeout_s=2.0,
@@ -34,7 +39,7 @@ LOCAL = FetchPolicy(
 )
 # Targets in the refusal table must be refused before any connection; if one is not, these
 # limits make the stray connection attempt fail fast instead of hanging the run.
-STRICT = FetchPolicy(connect_timeout_s=0.5, read_timeout_s=0.5, total_timeout_s=1.0)
+STRICT = replace(DEFAULT_POLICY, connect_timeout_s=0.5, read_timeout_s=0.5, total_timeout_s=1.0)
 
 ARTICLE_HTML = (
     b"<!DOCTYPE html><html><head><title>Geneva summit</title></head>"
@@ -467,7 +472,7 @@ def test_unrequested_content_encoding_fails(server: PageServer) -> None:
 
 
 def test_trickling_server_is_cut_off_at_total_timeout(server: PageServer) -> None:
-    policy = FetchPolicy(allow_loopback=True, total_timeout_s=1.0, max_bytes=CAP_BYTES)
+    policy = replace(LOCAL, total_timeout_s=1.0)
     started = time.monotonic()
     with pytest.raises(FetchFailed, match="timed out"):
         fetch_page(server.url("/trickle"), policy=policy)
@@ -478,7 +483,7 @@ def test_silent_server_is_cut_off_at_total_timeout_before_read_timeout(
     server: PageServer,
 ) -> None:
     # read_timeout_s alone would wait 10 s; the deadline caps every read at the time left.
-    policy = FetchPolicy(allow_loopback=True, read_timeout_s=10.0, total_timeout_s=1.0)
+    policy = replace(DEFAULT_POLICY, allow_loopback=True, read_timeout_s=10.0, total_timeout_s=1.0)
     started = time.monotonic()
     with pytest.raises(FetchFailed) as failed:
         fetch_page(server.url("/stall"), policy=policy)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from service.ingest import guards
-from service.ingest.guards import RateLimiter, backlog_size
+from service.ingest.guards import BacklogCounter, RateLimiter
 
 
 class FakeClock:
@@ -37,28 +34,18 @@ def test_rate_limiter_with_zero_rate_is_off() -> None:
     assert RateLimiter(rate=0, burst=0).acquire("a", cost=10**6) == 0
 
 
-class CountingSession:
-    """Stands in for a SQLAlchemy session: answers the backlog count and counts the queries."""
-
-    def __init__(self, answer: int) -> None:
-        self.answer = answer
-        self.queries = 0
-
-    def execute(self, *args: object, **kwargs: object) -> CountingSession:
-        self.queries += 1
-        return self
-
-    def scalar_one(self) -> int:
-        return self.answer
-
-
-def test_backlog_is_counted_at_most_once_per_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guards, "_backlog_seen", None)
+def test_backlog_is_counted_at_most_once_per_max_age() -> None:
     clock = FakeClock()
-    session = CountingSession(answer=7)
-    first = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
-    session.answer = 9
-    cached = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
+    answers = iter([7, 9])
+    queries: list[object] = []
+
+    def count(session: object) -> int:
+        queries.append(session)
+        return next(answers)
+
+    counter = BacklogCounter(max_age_s=1.0, count=count, clock=clock)  # type: ignore[arg-type]
+    first = counter.count(None)  # type: ignore[arg-type]
+    cached = counter.count(None)  # type: ignore[arg-type]
     clock.now = 1.5
-    fresh = backlog_size(session, max_age_s=1.0, clock=clock)  # type: ignore[arg-type]
-    assert (first, cached, fresh, session.queries) == (7, 7, 9, 2)
+    fresh = counter.count(None)  # type: ignore[arg-type]
+    assert (first, cached, fresh, len(queries)) == (7, 7, 9, 2)

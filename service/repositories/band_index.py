@@ -1,8 +1,8 @@
-"""All SQL of the dedup domain: locks, the band index, corpus statistics, story rows."""
+"""SQL on the band index: each article's MinHash signature, its LSH band rows, and the corpus
+statistics (document frequencies) the verification score weighs terms by."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -13,51 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 
-def lock_key(namespace: str, value: bytes | str) -> int:
-    """A signed 64-bit advisory-lock key for a value, separated by namespace."""
-    raw = value.encode("utf-8") if isinstance(value, str) else value
-    digest = hashlib.blake2b(namespace.encode() + b"\0" + raw, digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def lock_keys(session: Session, keys: Iterable[int]) -> None:
-    """Take transaction-level advisory locks in ascending order (so two workers never deadlock).
-
-    Two near-duplicates share at least one band key, so whoever locks second waits until the
-    first has committed its story and band rows, then finds them: story assignment is atomic.
-    """
-    ordered = sorted(set(keys))
-    session.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(k) "
-            "FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) AS ordered_keys"
-        ),
-        {"keys": ordered},
-    )
-
-
 @dataclass(frozen=True)
 class StoredMember:
     article_id: int
     story_id: int
     features: dict[str, Any]
     published_at: Any
-
-
-def find_exact_member(
-    session: Session, *, article_id: int, text_hash: bytes, url: str | None
-) -> tuple[int, int] | None:
-    """(article_id, story_id) of a stored article with the same cleaned text or the same URL."""
-    row = session.execute(
-        text(
-            "SELECT id, story_id FROM articles "
-            "WHERE id <> :id AND story_id IS NOT NULL AND status = 'done' "
-            "AND (text_hash = :hash OR (CAST(:url AS text) IS NOT NULL AND url = :url)) "
-            "ORDER BY id LIMIT 1"
-        ),
-        {"id": article_id, "hash": text_hash, "url": url},
-    ).first()
-    return (int(row[0]), int(row[1])) if row else None
 
 
 def find_candidates(
@@ -191,54 +152,25 @@ def index_article(
     )
 
 
-def create_story(session: Session, *, canonical_article_id: int) -> int:
-    story_id = session.execute(
-        text("INSERT INTO stories (canonical_article_id, size) VALUES (:a, 1) RETURNING id"),
-        {"a": canonical_article_id},
-    ).scalar_one()
-    return int(story_id)
+def count_stale_signatures(session: Session, current_scheme: dict[str, Any]) -> tuple[int, int]:
+    """(signatures made under another scheme than `current_scheme`, all signatures)."""
+    row = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE scheme <> CAST(:current AS jsonb)), count(*) "
+            "FROM article_signatures"
+        ),
+        {"current": _json(current_scheme)},
+    ).one()
+    return int(row[0]), int(row[1])
 
 
-def join_story(
-    session: Session, *, story_id: int, article_id: int, counts_as_variant: bool
-) -> None:
-    """Add a member; the canonical article becomes the earliest published (then earliest
-    ingested) member, a rule that only changes when an older report arrives."""
+def clear_index(session: Session) -> None:
+    """Empty the band index and the corpus statistics, for reindex: both are rebuilt from the
+    stored articles."""
     session.execute(
-        text(
-            "UPDATE stories SET size = size + :grow, updated_at = now(), "
-            "canonical_article_id = ("
-            "  SELECT id FROM articles WHERE story_id = :story OR id = :article "
-            "  ORDER BY published_at ASC NULLS LAST, id ASC LIMIT 1"
-            ") WHERE id = :story"
-        ),
-        {"grow": 1 if counts_as_variant else 0, "story": story_id, "article": article_id},
+        text("TRUNCATE lsh_bands, article_signatures, term_document_frequencies, corpus_counters")
     )
-
-
-def known_boilerplate(
-    session: Session, *, source: str, fingerprints: Iterable[int], min_articles: int
-) -> set[int]:
-    rows = session.execute(
-        text(
-            "SELECT fingerprint FROM source_lines WHERE source = :source "
-            "AND fingerprint = ANY(CAST(:fps AS bigint[])) AND article_count >= :min"
-        ),
-        {"source": source, "fps": sorted(set(fingerprints)), "min": min_articles},
-    ).all()
-    return {int(r[0]) for r in rows}
-
-
-def count_source_lines(session: Session, *, source: str, fingerprints: Iterable[int]) -> None:
-    session.execute(
-        text(
-            "INSERT INTO source_lines (source, fingerprint, article_count) "
-            "SELECT :source, f, 1 FROM unnest(CAST(:fps AS bigint[])) AS f ORDER BY f "
-            "ON CONFLICT (source, fingerprint) DO UPDATE "
-            "SET article_count = source_lines.article_count + 1"
-        ),
-        {"source": source, "fps": sorted(set(fingerprints))},
-    )
+    _df_cache.clear()
 
 
 def _json(value: Any) -> str:

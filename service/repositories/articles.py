@@ -1,0 +1,303 @@
+"""SQL on articles: accepting them, their life cycle (queued -> processing -> done | failed),
+and the requests that created them (idempotency keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
+
+from service.models import Article, ArticleStatus
+
+FINAL_STATUSES = (ArticleStatus.DONE.value, ArticleStatus.FAILED.value)
+# An error message is for people: a kilobyte says what went wrong without storing a stack.
+MAX_ERROR_CHARS = 1000
+
+
+# --- accepting ------------------------------------------------------------------------------
+
+
+def insert_articles(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert queued articles in one statement; their ids in the order of `rows`."""
+    if not rows:
+        return []
+    ids = session.scalars(
+        insert(Article).returning(Article.id, sort_by_parameter_order=True), list(rows)
+    ).all()
+    return [int(i) for i in ids]
+
+
+def statuses(session: Session, article_ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(
+        text("SELECT id, status FROM articles WHERE id = ANY(CAST(:ids AS bigint[]))"),
+        {"ids": list(article_ids)},
+    ).all()
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def count_pending(session: Session) -> int:
+    """Articles accepted but not final (served by the partial index on pending articles)."""
+    return int(
+        session.execute(
+            text("SELECT count(*) FROM articles WHERE status IN ('queued', 'processing')")
+        ).scalar_one()
+    )
+
+
+def find_request(session: Session, key: str) -> tuple[bytes, list[int]] | None:
+    """(hash of the request body, article ids) a request with this Idempotency-Key created."""
+    row = session.execute(
+        text("SELECT request_hash, article_ids FROM idempotency_keys WHERE key = :key"),
+        {"key": key},
+    ).first()
+    return (bytes(row[0]), [int(i) for i in row[1]]) if row else None
+
+
+def remember_request(
+    session: Session, key: str, body_hash: bytes, article_ids: Sequence[int]
+) -> None:
+    session.execute(
+        text(
+            "INSERT INTO idempotency_keys (key, request_hash, article_ids) "
+            "VALUES (:key, :hash, :ids)"
+        ),
+        {"key": key, "hash": body_hash, "ids": list(article_ids)},
+    )
+
+
+# --- fetching -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchClaim:
+    status: str
+    url: str | None
+    has_content: bool
+
+
+def claim_for_fetch(session: Session, article_id: int) -> FetchClaim | None:
+    """Read the article and, if it still needs its page, mark it processing and count the
+    attempt (the caller commits before fetching). None if there is no such article."""
+    row = session.execute(
+        text(
+            "WITH claimed AS ("
+            "  UPDATE articles SET status = 'processing', attempts = attempts + 1, "
+            "  updated_at = now() "
+            "  WHERE id = :id AND status IN ('queued', 'processing') AND content IS NULL "
+            "  AND url IS NOT NULL RETURNING id"
+            ") "
+            "SELECT status, url, content IS NOT NULL FROM articles WHERE id = :id"
+        ),
+        {"id": article_id},
+    ).first()
+    return FetchClaim(str(row[0]), row[1], bool(row[2])) if row else None
+
+
+def store_fetched_content(session: Session, article_id: int, *, content: str, kind: str) -> None:
+    session.execute(
+        text(
+            "UPDATE articles SET content = :content, content_kind = :kind, "
+            "updated_at = now() WHERE id = :id AND content IS NULL"
+        ),
+        {"content": content, "kind": kind, "id": article_id},
+    )
+
+
+def mark_failed(session: Session, article_id: int, reason: str) -> None:
+    """Record why an article failed; a done article stays done."""
+    session.execute(
+        text(
+            "UPDATE articles SET status = 'failed', error = :reason, updated_at = now(), "
+            "processed_at = now() WHERE id = :id AND status <> 'done'"
+        ),
+        {"id": article_id, "reason": reason[:MAX_ERROR_CHARS]},
+    )
+
+
+# --- processing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleContent:
+    """What the process step reads of an article: its content and what was posted with it."""
+
+    url: str | None
+    source: str | None
+    title: str | None
+    content: str
+    content_kind: str | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NotClaimed:
+    """Why an article was not claimed for processing: already final, or not fetched yet."""
+
+    status: str | None
+    reason: str
+
+
+def claim_for_processing(session: Session, article_id: int) -> ArticleContent | NotClaimed:
+    """Read the article's content and, if it was queued, mark it processing and count the
+    attempt (committed by the caller before the work starts, so a worker that dies on it leaves
+    a count behind). One statement: PostgreSQL runs the CTE's update even though the query does
+    not read it, and the read sees the row as it was before."""
+    row = session.execute(
+        text(
+            "WITH claimed AS ("
+            "  UPDATE articles SET status = 'processing', attempts = attempts + 1, "
+            "  updated_at = now() "
+            "  WHERE id = :id AND status = 'queued' AND content IS NOT NULL RETURNING id"
+            ") "
+            "SELECT status, url, source, title, content, content_kind, published_at "
+            "FROM articles WHERE id = :id"
+        ),
+        {"id": article_id},
+    ).first()
+    if row is None:
+        return NotClaimed(None, "no such article")
+    if row[0] in FINAL_STATUSES:
+        return NotClaimed(str(row[0]), "already final")
+    if row[4] is None:
+        return NotClaimed(str(row[0]), "content not fetched yet")
+    return ArticleContent(
+        url=row[1],
+        source=row[2],
+        title=row[3],
+        content=row[4],
+        content_kind=row[5],
+        published_at=row[6],
+    )
+
+
+def lock_status(session: Session, article_id: int) -> str | None:
+    """The article's status, with its row locked until the transaction ends: a second delivery
+    of the same message waits here, then sees the first one's result."""
+    status = session.execute(
+        text("SELECT status FROM articles WHERE id = :id FOR UPDATE"), {"id": article_id}
+    ).scalar()
+    return None if status is None else str(status)
+
+
+def find_exact_member(
+    session: Session, *, article_id: int, text_hash: bytes, url: str | None
+) -> tuple[int, int] | None:
+    """(article_id, story_id) of a stored article with the same cleaned text or the same URL."""
+    row = session.execute(
+        text(
+            "SELECT id, story_id FROM articles "
+            "WHERE id <> :id AND story_id IS NOT NULL AND status = 'done' "
+            "AND (text_hash = :hash OR (CAST(:url AS text) IS NOT NULL AND url = :url)) "
+            "ORDER BY id LIMIT 1"
+        ),
+        {"id": article_id, "hash": text_hash, "url": url},
+    ).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def cleaned_text(session: Session, article_id: int) -> str | None:
+    value = session.execute(
+        text("SELECT text FROM articles WHERE id = :id"), {"id": article_id}
+    ).scalar()
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """What processing made of an article, as stored with its story."""
+
+    title: str | None
+    text: str
+    text_hash: bytes
+    language: str | None
+    published_at: datetime | None
+    features: str  # JSON
+    story_id: int
+    match_kind: str
+    matched_article_id: int | None
+    similarity: float | None
+
+
+def store_processed(session: Session, article_id: int, stored: StoredArticle) -> None:
+    """One UPDATE: the cleaned article, its story, and `done`. Before stories.join_story,
+    whose canonical choice reads this article's published_at."""
+    session.execute(
+        text(
+            "UPDATE articles SET title = :title, text = :text, text_hash = :hash, "
+            "language = :language, published_at = :published_at, "
+            "features = CAST(:features AS jsonb), story_id = :story, match_kind = :kind, "
+            "matched_article_id = :matched, similarity = :similarity, status = 'done', "
+            "error = NULL, processed_at = now(), updated_at = now() WHERE id = :id"
+        ),
+        {
+            "title": stored.title,
+            "text": stored.text,
+            "hash": stored.text_hash,
+            "language": stored.language,
+            "published_at": stored.published_at,
+            "features": stored.features,
+            "story": stored.story_id,
+            "kind": stored.match_kind,
+            "matched": stored.matched_article_id,
+            "similarity": stored.similarity,
+            "id": article_id,
+        },
+    )
+
+
+# --- the sweeper and reindex ----------------------------------------------------------------
+
+
+def give_up_on_stuck(session: Session, *, older_than_s: int, max_attempts: int) -> int:
+    """Fail articles that keep dying without a recorded reason (a worker killed on them every
+    time), saying so, rather than re-sending them forever."""
+    result = session.execute(
+        text(
+            "UPDATE articles SET status = 'failed', updated_at = now(), processed_at = now(), "
+            "error = 'gave up after ' || attempts || ' attempts: processing never finished' "
+            "WHERE status IN ('queued', 'processing') AND attempts >= :max_attempts "
+            "AND updated_at < now() - make_interval(secs => :age)"
+        ),
+        {"age": older_than_s, "max_attempts": max_attempts},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim_stale(session: Session, *, older_than_s: int, limit: int) -> list[tuple[int, bool]]:
+    """(id, needs fetch) of articles pending for too long, touched so that concurrent sweepers
+    don't both re-send them."""
+    rows = session.execute(
+        text(
+            "UPDATE articles SET updated_at = now() WHERE id IN ("
+            "  SELECT id FROM articles WHERE status IN ('queued', 'processing') "
+            "  AND updated_at < now() - make_interval(secs => :age) "
+            "  ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
+            ") RETURNING id, content IS NULL"
+        ),
+        {"age": older_than_s, "limit": limit},
+    ).all()
+    return [(int(r[0]), bool(r[1])) for r in rows]
+
+
+def requeue_all_for_reindex(session: Session) -> list[int]:
+    """Detach every processed article from its story and queue it again; ids in arrival order."""
+    ids = session.execute(
+        text(
+            "UPDATE articles SET story_id = NULL, match_kind = NULL, similarity = NULL, "
+            "matched_article_id = NULL, features = NULL, status = 'queued', error = NULL, "
+            "updated_at = now() "
+            "WHERE content IS NOT NULL AND status IN ('done', 'failed') RETURNING id"
+        )
+    ).scalars()
+    return sorted(int(i) for i in ids)
+
+
+# --- the read side --------------------------------------------------------------------------
+
+
+def get_article(session: Session, article_id: int) -> Article | None:
+    return session.get(Article, article_id)
