@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -96,17 +96,8 @@ class MetricsRow:
     pearson: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "pairs": self.pairs,
-            "clear": self.clear,
-            "positives": self.positives,
-            "negatives": self.negatives,
-            "precision": self.precision,
-            "recall": self.recall,
-            "f1": self.f1,
-            "pearson": None if math.isnan(self.pearson) else self.pearson,
-        }
+        """JSON-ready: an undefined Pearson (too few pairs) is null, not NaN."""
+        return {**asdict(self), "pearson": None if math.isnan(self.pearson) else self.pearson}
 
 
 def metrics_row(

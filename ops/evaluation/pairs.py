@@ -143,25 +143,14 @@ class EvaluationReport:
 
     def as_dict(self) -> dict[str, Any]:
         """Everything but the per-pair outcomes, JSON-ready."""
-        return {
-            "api_url": self.api_url,
-            "pairs_total": self.pairs_total,
-            "pairs_same_language": self.pairs_same_language,
-            "articles_posted": self.articles_posted,
-            "articles_done": self.articles_done,
-            "articles_failed": self.articles_failed,
-            "articles_pending": self.articles_pending,
-            "failure_reasons": self.failure_reasons,
-            "compare_not_processed": self.compare_not_processed,
-            "largest_story": self.largest_story,
-            "stories": self.stories,
-            "service": self.service.as_dict(),
-            "service_by_language": [r.as_dict() for r in self.service_by_language],
-            "baseline": self.baseline.as_dict(),
-            "baseline_by_language": [r.as_dict() for r in self.baseline_by_language],
-            "baseline_largest_story": self.baseline_largest_story,
-            "timings_s": self.timings_s,
+        rows = {
+            name: value.as_dict() if isinstance(value, MetricsRow) else value
+            for name, value in vars(self).items()
+            if name != "outcomes"
         }
+        for name in ("service_by_language", "baseline_by_language"):
+            rows[name] = [r.as_dict() for r in getattr(self, name)]
+        return rows
 
 
 # --- reading the pair file -------------------------------------------------------------------

@@ -18,7 +18,6 @@ from service.api.schemas import (
     CompareOut,
     ErrorOut,
     RequestErrorOut,
-    StoryMemberOut,
     StoryOut,
     StoryPageOut,
 )
@@ -28,7 +27,6 @@ from service.redis_client import redis_client
 from service.settings import Settings, get_settings
 from service.stories import compare as story_compare
 from service.stories import queries
-from service.stories.queries import StoryView
 
 router = APIRouter()
 
@@ -190,26 +188,6 @@ def compare_articles(
     )
 
 
-def _story_out(story: StoryView) -> StoryOut:
-    return StoryOut(
-        id=story.id,
-        canonical_article_id=story.canonical_article_id,
-        size=story.size,
-        created_at=story.created_at,
-        articles=[
-            StoryMemberOut(
-                id=m.id,
-                title=m.title,
-                url=m.url,
-                similarity=m.similarity,
-                match=m.match,
-                matched_article_id=m.matched_article_id,
-            )
-            for m in story.articles
-        ],
-    )
-
-
 @router.get(
     "/stories/{story_id}",
     response_model=StoryOut,
@@ -220,7 +198,7 @@ def get_story(story_id: RowId, session: SessionDep) -> StoryOut:
     story = queries.get_story(session, story_id)
     if story is None:
         raise HTTPException(404, "no such story")
-    return _story_out(story)
+    return StoryOut.model_validate(story)
 
 
 def _decode_cursor(cursor: str | None) -> int | None:
@@ -254,7 +232,9 @@ def list_stories(
     next_cursor = None
     if len(stories) == limit:
         next_cursor = base64.urlsafe_b64encode(str(stories[-1].id).encode()).decode()
-    return StoryPageOut(stories=[_story_out(s) for s in stories], next_cursor=next_cursor)
+    return StoryPageOut(
+        stories=[StoryOut.model_validate(s) for s in stories], next_cursor=next_cursor
+    )
 
 
 @router.get("/healthz", tags=["ops"], responses={503: {"model": ErrorOut}})

@@ -105,6 +105,8 @@ class ArticleOut(BaseModel):
 
 
 class StoryMemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     title: str | None
     url: str | None
@@ -113,9 +115,12 @@ class StoryMemberOut(BaseModel):
     )
     match: str | None
     matched_article_id: int | None
+    is_canonical: bool
 
 
 class StoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     canonical_article_id: int | None
     size: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import datasketch
@@ -43,13 +43,7 @@ class SignatureScheme:
         return self.num_perm // self.bands
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "num_perm": self.num_perm,
-            "bands": self.bands,
-            "seed": self.seed,
-            "feature_version": self.feature_version,
-            "datasketch_version": self.datasketch_version,
-        }
+        return asdict(self)
 
 
 def minhash_values(features: Iterable[str], scheme: SignatureScheme) -> np.ndarray:
