@@ -81,6 +81,8 @@ class Article(Base):
     match_kind: Mapped[str | None] = mapped_column(String(16))
     similarity: Mapped[float | None] = mapped_column(Float)
     matched_article_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Why the article joined its story or started one, as decided (see dedup.assign).
+    match_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     features: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -160,6 +160,8 @@ def get_article(article_id: RowId, session: SessionDep) -> ArticleOut:
         story_id=article.story_id,
         match=article.match_kind,
         similarity=article.similarity,
+        matched_article_id=article.matched_article_id,
+        evidence=article.match_evidence,
         published_at=article.published_at,
         language=article.language,
     )

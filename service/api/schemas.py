@@ -100,6 +100,10 @@ class ArticleOut(BaseModel):
     story_id: int | None
     match: str | None
     similarity: float | None
+    matched_article_id: int | None
+    evidence: dict[str, Any] | None = Field(
+        description="Why the article joined its story or started one, as decided."
+    )
     published_at: datetime | None
     language: str | None
 

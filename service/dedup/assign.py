@@ -87,7 +87,7 @@ class Assignment:
     match_kind: MatchKind
     matched_article_id: int | None
     similarity: float | None
-    evidence: dict[str, Any] | None = None
+    evidence: dict[str, Any]
 
 
 def word_shingles(text_: str, size: int = NEAR_COPY_SHINGLE_WORDS) -> set[tuple[str, ...]]:
@@ -118,9 +118,10 @@ class ProcessedArticle:
 @dataclass(frozen=True)
 class Decision:
     """Which candidate's story an article joins (None: it starts a new story), and the best
-    candidate's score with its evidence, whether or not it reached the threshold."""
+    candidate with its score and evidence, whether or not it reached the threshold."""
 
     member: StoredMember | None
+    best: StoredMember | None
     match: MatchScore | None
 
 
@@ -134,13 +135,13 @@ def choose_story(
     """The best-scoring candidate joins the article to its story if its score reaches the
     threshold; the first of equal scores wins (candidates come most band collisions first)."""
     if not candidates:
-        return Decision(None, None)
+        return Decision(None, None, None)
     scorer = StoryScorer(article, idf=idf)
     scores = [scorer.score(features) for _, features in candidates]
     top = max(range(len(candidates)), key=scores.__getitem__)
     member, features = candidates[top]
     match = scorer.match(features)
-    return Decision(member if match.score >= threshold else None, match)
+    return Decision(member if match.score >= threshold else None, member, match)
 
 
 def assign_story(
@@ -167,8 +168,14 @@ def assign_story(
         session, article_id=article_id, text_hash=article.text_hash, url=article.url
     )
     if exact is not None:
-        matched_id, story_id = exact
-        assignment = Assignment(story_id, MatchKind.EXACT, matched_id, 1.0)
+        matched_id, story_id, same_text = exact
+        assignment = Assignment(
+            story_id,
+            MatchKind.EXACT,
+            matched_id,
+            1.0,
+            {"decided_by": "same cleaned text" if same_text else "same URL"},
+        )
         _store(session, article_id, article, assignment, counts_as_variant=False)
         return assignment
 
@@ -179,18 +186,20 @@ def assign_story(
         limit=settings.max_candidates,
         per_band_limit=settings.band_read_limit,
     )
-    decision = Decision(None, None)
+    decision = Decision(None, None, None)
+    threshold = settings.same_story_threshold
     if candidates:
         scored = [(c, StoryFeatures.from_json(c.features)) for c in candidates]
         terms = set(features.term_weights).union(*(f.term_weights for _, f in scored))
         documents, frequencies = band_index.document_frequencies(session, terms)
+        # A young corpus cannot tell topic words from story words: demand more evidence.
+        threshold = effective_threshold(settings.same_story_threshold, documents)
         decision = choose_story(
             features,
             scored,
             # Each term's IDF is computed once, not once per candidate pair it appears in.
             idf=IdfTable(documents, frequencies).__getitem__,
-            # A young corpus cannot tell topic words from story words: demand more evidence.
-            threshold=effective_threshold(settings.same_story_threshold, documents),
+            threshold=threshold,
         )
 
     band_index.index_article(
@@ -204,20 +213,30 @@ def assign_story(
 
     if decision.member is not None and decision.match is not None:
         member, match = decision.member, decision.match
-        member_text = articles.cleaned_text(session, member.article_id) or ""
-        kind = (
-            MatchKind.NEAR_COPY
-            if shingle_jaccard(article.text, member_text) >= settings.near_copy_jaccard
-            else MatchKind.REWRITE
+        jaccard = shingle_jaccard(
+            article.text, articles.cleaned_text(session, member.article_id) or ""
         )
-        assignment = Assignment(
-            member.story_id, kind, member.article_id, match.score, match.evidence()
-        )
+        kind = MatchKind.NEAR_COPY if jaccard >= settings.near_copy_jaccard else MatchKind.REWRITE
+        joined = {
+            "decided_by": "story score",
+            **match.evidence(),
+            "threshold": round(threshold, 4),
+            "shared_wording": round(jaccard, 4),
+        }
+        assignment = Assignment(member.story_id, kind, member.article_id, match.score, joined)
         _store(session, article_id, article, assignment, counts_as_variant=True)
         return assignment
 
     story_id = stories.create_story(session, canonical_article_id=article_id)
-    assignment = Assignment(story_id, MatchKind.CANONICAL, None, None)
+    started: dict[str, Any] = {"decided_by": "no candidate shares enough key terms"}
+    if decision.match is not None and decision.best is not None:
+        started = {
+            "decided_by": "best candidate below the threshold",
+            "best_candidate": decision.best.article_id,
+            "best_score": round(decision.match.score, 4),
+            "threshold": round(threshold, 4),
+        }
+    assignment = Assignment(story_id, MatchKind.CANONICAL, None, None, started)
     _store(session, article_id, article, assignment, counts_as_variant=None)
     return assignment
 
@@ -245,6 +264,7 @@ def _store(
             match_kind=assignment.match_kind.value,
             matched_article_id=assignment.matched_article_id,
             similarity=assignment.similarity,
+            evidence=json.dumps(assignment.evidence, separators=(",", ":")),
         ),
     )
     if counts_as_variant is not None:

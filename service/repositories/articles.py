@@ -185,18 +185,19 @@ def lock_status(session: Session, article_id: int) -> str | None:
 
 def find_exact_member(
     session: Session, *, article_id: int, text_hash: bytes, url: str | None
-) -> tuple[int, int] | None:
-    """(article_id, story_id) of a stored article with the same cleaned text or the same URL."""
+) -> tuple[int, int, bool] | None:
+    """(article_id, story_id, whether the text is the same) of a stored article with the same
+    cleaned text or the same URL."""
     row = session.execute(
         text(
-            "SELECT id, story_id FROM articles "
+            "SELECT id, story_id, text_hash = :hash FROM articles "
             "WHERE id <> :id AND story_id IS NOT NULL AND status = 'done' "
             "AND (text_hash = :hash OR (CAST(:url AS text) IS NOT NULL AND url = :url)) "
             "ORDER BY id LIMIT 1"
         ),
         {"id": article_id, "hash": text_hash, "url": url},
     ).first()
-    return (int(row[0]), int(row[1])) if row else None
+    return (int(row[0]), int(row[1]), bool(row[2])) if row else None
 
 
 def cleaned_text(session: Session, article_id: int) -> str | None:
@@ -220,6 +221,7 @@ class StoredArticle:
     match_kind: str
     matched_article_id: int | None
     similarity: float | None
+    evidence: str  # JSON
 
 
 def store_processed(session: Session, article_id: int, stored: StoredArticle) -> None:
@@ -230,7 +232,8 @@ def store_processed(session: Session, article_id: int, stored: StoredArticle) ->
             "UPDATE articles SET title = :title, text = :text, text_hash = :hash, "
             "language = :language, published_at = :published_at, "
             "features = CAST(:features AS jsonb), story_id = :story, match_kind = :kind, "
-            "matched_article_id = :matched, similarity = :similarity, status = 'done', "
+            "matched_article_id = :matched, similarity = :similarity, "
+            "match_evidence = CAST(:evidence AS jsonb), status = 'done', "
             "error = NULL, processed_at = now(), updated_at = now() WHERE id = :id"
         ),
         {
@@ -244,6 +247,7 @@ def store_processed(session: Session, article_id: int, stored: StoredArticle) ->
             "kind": stored.match_kind,
             "matched": stored.matched_article_id,
             "similarity": stored.similarity,
+            "evidence": stored.evidence,
             "id": article_id,
         },
     )
@@ -288,8 +292,8 @@ def requeue_all_for_reindex(session: Session) -> list[int]:
     ids = session.execute(
         text(
             "UPDATE articles SET story_id = NULL, match_kind = NULL, similarity = NULL, "
-            "matched_article_id = NULL, features = NULL, status = 'queued', error = NULL, "
-            "updated_at = now() "
+            "matched_article_id = NULL, match_evidence = NULL, features = NULL, "
+            "status = 'queued', error = NULL, updated_at = now() "
             "WHERE content IS NOT NULL AND status IN ('done', 'failed') RETURNING id"
         )
     ).scalars()

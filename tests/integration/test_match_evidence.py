@@ -1,0 +1,40 @@
+"""Each article keeps the evidence its story assignment was decided on, readable by the API."""
+
+from __future__ import annotations
+
+from tests.integration.helpers import ServiceClient
+from tests.integration.test_seed_stories import SEEDS, ingest_seeds
+
+
+def test_a_rewrite_keeps_the_evidence_that_joined_it_and_a_new_story_says_why(
+    service: ServiceClient,
+) -> None:
+    articles = ingest_seeds(service, SEEDS)  # 000 first, its rewrite 002 later
+
+    rewrite = articles["002"]["evidence"]
+    follow_up = articles["003"]["evidence"]
+    assert articles["002"]["matched_article_id"] == articles["000"]["id"]
+    assert rewrite["decided_by"] == "story score"
+    assert "kommersant" in rewrite["shared_attributions"]
+    assert rewrite["threshold"] <= articles["002"]["similarity"]
+    # The WSJ follow-up starts its own story: either nothing came close, or the best candidate
+    # scored under the bar it had to reach.
+    assert follow_up["decided_by"] in (
+        "no candidate shares enough key terms",
+        "best candidate below the threshold",
+    )
+    if "best_score" in follow_up:
+        assert follow_up["best_score"] < follow_up["threshold"]
+
+
+def test_an_exact_repost_says_it_repeats_the_text(service: ServiceClient) -> None:
+    text = SEEDS[0].read_text(encoding="utf-8")
+    first = service.post(text=text)
+    service.wait_final([first])
+    again = service.post(text=text)
+
+    repost = service.wait_final([again])[again]
+
+    assert repost["match"] == "exact"
+    assert repost["matched_article_id"] == first
+    assert repost["evidence"] == {"decided_by": "same cleaned text"}
