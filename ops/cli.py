@@ -59,7 +59,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     _require_database_url()
     uvicorn.run(
-        "service.api.app:create_app", factory=True, host=args.host, port=args.port, log_level="info"
+        "ops.asgi:create_app", factory=True, host=args.host, port=args.port, log_level="info"
     )
     return 0
 

@@ -121,7 +121,7 @@ def api_command(host: str, port: int) -> list[str]:
         sys.executable,
         "-m",
         "uvicorn",
-        "service.api.app:create_app",
+        "ops.asgi:create_app",
         "--factory",
         "--host",
         host,

@@ -91,13 +91,9 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
+def create_app(*, task_queue: TaskQueue) -> FastAPI:
+    """The API, sending accepted work to `task_queue` (Celery in production: ops/asgi.py)."""
     settings = get_settings()
-    if task_queue is None:
-        # The composition root: the API sends work through Celery, which lives in workers/.
-        from workers.tasks import CeleryTaskQueue
-
-        task_queue = CeleryTaskQueue()
     app = FastAPI(
         title="newsdedup",
         version="0.1.0",
