@@ -100,7 +100,8 @@ def parse_sitemap(
     errors = [f"{error.message.strip()} (line {error.line})" for error in events.error_log]
     if errors:
         shown = "; ".join(errors[:_MAX_ERROR_WARNINGS])
-        more = f" and {len(errors) - _MAX_ERROR_WARNINGS} more" if len(errors) > _MAX_ERROR_WARNINGS else ""
+        hidden = len(errors) - _MAX_ERROR_WARNINGS
+        more = f" and {hidden} more" if hidden > 0 else ""
         found.append(f"malformed sitemap, kept what could be read: {shown}{more}")
     if not_fetchable:
         found.append(f"skipped {not_fetchable} entries without an http(s) <loc>")

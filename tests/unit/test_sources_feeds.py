@@ -153,6 +153,7 @@ def test_utf16_feed_is_read() -> None:
             "sitemap index",
         ),
     ],
+    ids=["rss2", "rdf", "atom", "bom-comment-pi-first", "urlset", "sitemapindex"],
 )
 def test_kind_is_detected_from_the_bytes(body: bytes, kind: str) -> None:
     assert detect_kind(body) == kind
