@@ -75,9 +75,7 @@ def normalize_item_url(url: str) -> str:
     query = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(name, value) for name, value in query if _names_article(name)]
     rest = [(name, value) for name, value in query if not _names_article(name)]
-    without_fragment = urlunsplit(
-        (parts.scheme, parts.netloc, parts.path, urlencode(rest), "")
-    )
+    without_fragment = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
     normalized = urlsplit(normalize_url(without_fragment))
     surviving = parse_qsl(normalized.query, keep_blank_values=True) + kept
     # courlan sorts by name; sorting again keeps one spelling however the feed ordered them.

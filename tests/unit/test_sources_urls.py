@@ -83,7 +83,11 @@ def test_url_without_http_host_is_refused(url: str) -> None:
         # relative canonical resolves against the page
         ("https://news.example.com/a/1?x=1", "/a/1", "https://news.example.com/a/1"),
         # a query on the root path names an article (WordPress ?p=)
-        ("https://news.example.com/a/1", "https://news.example.com/?p=123", "https://news.example.com/?p=123"),
+        (
+            "https://news.example.com/a/1",
+            "https://news.example.com/?p=123",
+            "https://news.example.com/?p=123",
+        ),
         # IP hosts have no registered domain: only the same host counts
         ("http://127.0.0.1:8000/a", "http://127.0.0.1:8000/b", "http://127.0.0.1:8000/b"),
     ],
