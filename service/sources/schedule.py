@@ -88,7 +88,7 @@ def failure_backoff(
     """How long to wait after the ``consecutive_failures``-th failure in a row (1 = first)."""
     doublings = max(0, consecutive_failures - 1)
     # Cap the exponent before computing: 2 ** 10,000 failures is a big number for no gain.
-    factor = 2 ** min(doublings, 32)
+    factor = 1 << min(doublings, 32)
     backoff = min(bounds.max_interval, bounds.min_interval * factor)
     if retry_after is not None:
         backoff = max(backoff, min(retry_after, MAX_RETRY_AFTER))
