@@ -2,6 +2,7 @@
 
 import tracemalloc
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from service.sources import (
     detect_kind,
     parse_document,
 )
+from service.sources.feeds import parse_feed
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -280,3 +282,14 @@ def test_entity_declarations_hidden_behind_a_comment_are_still_refused() -> None
 def test_utf16_entity_bomb_is_refused() -> None:
     with pytest.raises(DocumentRefused):
         parse_document(_billion_laughs("rss").decode().encode("utf-16"))
+
+
+def test_feed_bytes_are_never_taken_for_a_file_name(tmp_path: Path) -> None:
+    # feedparser.parse(bytes) first tries open(bytes) as a path: a body naming a file on our
+    # disk would be read from it. The feed parser must only ever see the body as a stream.
+    local_feed = tmp_path / "local.xml"
+    local_feed.write_bytes(RSS2)
+    document = parse_feed(
+        str(local_feed).encode(), kind=DocumentKind.RSS, max_items=10, base_url=None
+    )
+    assert document.items == ()
