@@ -8,7 +8,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Redis hands an unacknowledged message to another worker after this long (the broker's
+# visibility_timeout, read from here by workers/celery_app.py). A task deferred with a
+# countdown stays unacknowledged while it waits, so countdown + run time must stay below it.
+BROKER_VISIBILITY_TIMEOUT_S = 3600
 
 
 class Settings(BaseSettings):
@@ -94,6 +100,83 @@ class Settings(BaseSettings):
     # a second of worker commits; those articles fall back to queued/processing and the sweeper
     # sends them again. What the API accepts is always committed synchronously.
     worker_synchronous_commit: bool = False
+
+    # --- sources and politeness --------------------------------------------------------
+    # fetch_user_agent (above) says who we are and how to reach us, as site owners read it in
+    # their logs: it must start with our product token, which robots.txt groups are matched
+    # against (robots_product_token), and carry a contact URL as "(+https://...)".
+    # Busy wire feeds publish a few items a minute and list 20-100: polling more often than
+    # every 5 min re-reads the same window for items a 5-min poll still catches.
+    source_poll_min_interval_s: int = 5 * 60
+    # The quietest source is still read daily, and a failing one retried at least daily.
+    source_poll_max_interval_s: int = 24 * 3600
+    # Where a new source starts until its own pace shows (sources.schedule adapts it).
+    source_poll_default_interval_s: int = 30 * 60
+    # Google News sitemaps hold at most 1,000 URLs and the busiest feeds a few hundred items;
+    # more from one document in one poll is an archive, not news. The newest are kept.
+    source_max_items_per_document: int = 1000
+    # feedparser holds a whole feed and its parse in memory; real news feeds are under 1 MiB.
+    # Measured here: a 4.9 MiB feed of 10,500 items took 2.1 s and 34 MiB to parse.
+    source_max_feed_bytes: int = 5 * 1024 * 1024
+    # The sitemap protocol's own limit for one uncompressed file (sitemaps.org: 50 MB);
+    # sitemaps are parsed as a stream, and it also caps what a .xml.gz may inflate to.
+    source_max_sitemap_bytes: int = 50 * 1024 * 1024
+    # RFC 9309 §2.4: a cached robots.txt should not be used for more than 24 hours.
+    robots_cache_ttl_s: int = 24 * 3600
+    # A host whose robots.txt is unreachable is asked again after 15 min: at most 4 requests
+    # an hour to a server in trouble, and our fetches resume at most 15 min after it recovers.
+    robots_error_ttl_s: int = 15 * 60
+    # One worker's claim on fetching a robots.txt; longer than any fetch
+    # (fetch_total_timeout_s), so it only runs out when its worker died.
+    robots_fetch_claim_s: int = 60
+    # One request a second to one host, from all workers together: a common crawler
+    # courtesy, and far below what any news site serves to readers.
+    politeness_min_interval_s: float = 1.0
+    # robots.txt's Crawl-delay widens the interval up to a minute: 1,440 requests a day still
+    # cover a large outlet's output; the hour some sites ask for would starve the source.
+    politeness_max_crawl_delay_s: float = 60.0
+    # Two requests in flight per host, the old HTTP/1.1 advice for one client (RFC 2616
+    # §8.1.4): a slow page does not hold up the host's other fetches, and we never pile on.
+    politeness_max_in_flight: int = 2
+    # A fetch ends within fetch_total_timeout_s (30 s); a slot held for twice that belongs
+    # to a worker that died, and is taken back.
+    politeness_slot_lease_s: float = 60.0
+    # A deferred fetch is re-queued with at most this countdown: 15 min plus the task's time
+    # limit stays far below the broker's visibility timeout (1 h), past which it would run
+    # twice. A longer wait just meets the gate again.
+    politeness_max_countdown_s: float = 15 * 60
+
+    @property
+    def robots_product_token(self) -> str:
+        """ "newsdedup" of "newsdedup/0.1 (+https://...)": what robots.txt groups name us by."""
+        from service.fetching.robots import product_token
+
+        return product_token(self.fetch_user_agent)
+
+    @model_validator(mode="after")
+    def _sources_and_politeness_hold_together(self) -> Settings:
+        self.robots_product_token  # noqa: B018 - raises if the User-Agent has no product token
+        if "(+http" not in self.fetch_user_agent:
+            raise ValueError("fetch_user_agent must carry a contact URL: (+https://...)")
+        if not (
+            self.source_poll_min_interval_s
+            <= self.source_poll_default_interval_s
+            <= self.source_poll_max_interval_s
+        ):
+            raise ValueError("source poll intervals must satisfy min <= default <= max")
+        if self.robots_cache_ttl_s > 24 * 3600:
+            raise ValueError("robots_cache_ttl_s above 24 h breaks RFC 9309 §2.4")
+        if self.robots_error_ttl_s > self.robots_cache_ttl_s:
+            raise ValueError("robots_error_ttl_s must not exceed robots_cache_ttl_s")
+        for name in ("robots_fetch_claim_s", "politeness_slot_lease_s"):
+            if getattr(self, name) <= self.fetch_total_timeout_s:
+                raise ValueError(f"{name} must exceed fetch_total_timeout_s")
+        if self.politeness_max_countdown_s + self.task_time_limit_s >= BROKER_VISIBILITY_TIMEOUT_S:
+            raise ValueError(
+                "politeness_max_countdown_s + task_time_limit_s must stay below the broker's "
+                f"visibility timeout ({BROKER_VISIBILITY_TIMEOUT_S} s)"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

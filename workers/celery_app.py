@@ -8,14 +8,13 @@ from kombu.entity import Queue
 
 from service.extraction import warm_up
 from service.redis_client import broker_url
-from service.settings import get_settings
+from service.settings import BROKER_VISIBILITY_TIMEOUT_S, get_settings
 
 FETCH_QUEUE = "fetch"  # I/O bound: many concurrent slots pay off
 PROCESS_QUEUE = "process"  # CPU bound: one slot per core
 
-# Redis redelivers an unacknowledged message after this long; every task limit is far below it
-# so a slow task is never delivered twice while still running.
-VISIBILITY_TIMEOUT_S = 3600
+# Redis redelivers an unacknowledged message after BROKER_VISIBILITY_TIMEOUT_S (1 h); every task
+# limit is far below it so a slow task is never delivered twice while still running.
 
 
 def create_celery_app() -> Celery:
@@ -33,7 +32,7 @@ def create_celery_app() -> Celery:
         task_ignore_result=True,
         task_soft_time_limit=settings.task_soft_time_limit_s,
         task_time_limit=settings.task_time_limit_s,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        broker_transport_options={"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
         # The API enqueues after commit; if Redis is away it must answer quickly and leave the
         # article to the sweeper rather than hold the request in publish retries.

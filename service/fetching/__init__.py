@@ -1,7 +1,14 @@
 """The safe HTTP client: fetch a page from a URL without reaching inside our own network."""
 
 from service.fetching.addresses import check_address, check_url_syntax
-from service.fetching.policy import FetchError, FetchFailed, FetchPolicy, URLRefused
+from service.fetching.body import FEEDS_AND_SITEMAPS, PAGES, ROBOTS_TXT, ContentTypes
+from service.fetching.policy import (
+    FetchError,
+    FetchFailed,
+    FetchPolicy,
+    HTTPStatusFailed,
+    URLRefused,
+)
 from service.fetching.safe_client import (
     FetchedPage,
     Resolver,
@@ -10,10 +17,15 @@ from service.fetching.safe_client import (
 )
 
 __all__ = [
+    "FEEDS_AND_SITEMAPS",
+    "PAGES",
+    "ROBOTS_TXT",
+    "ContentTypes",
     "FetchError",
     "FetchFailed",
     "FetchPolicy",
     "FetchedPage",
+    "HTTPStatusFailed",
     "Resolver",
     "URLRefused",
     "check_address",

@@ -1,6 +1,8 @@
 """What a response body may be, and decoding it without ever holding more than the cap."""
 
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from service.fetching.policy import FetchFailed
 
@@ -61,6 +63,69 @@ def looks_like_html(prefix: bytes) -> bool:
         if text.startswith(signature) and terminator and terminator[0] in _TAG_TERMINATORS:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class ContentTypes:
+    """What one kind of fetch asks for and which response bodies it keeps.
+
+    The type check happens on the headers, before the body is read, so a wrong URL (a video, a
+    PDF) costs one response header, not the bytes up to the cap.
+    """
+
+    accept: str  # the Accept request header
+    media_types: frozenset[str] | None  # media types read; None reads any type
+    untyped_media_type: str  # what a body without a Content-Type is taken to be
+    # Whether the start of an untyped body is of the kind; None keeps every untyped body.
+    sniff_untyped: Callable[[bytes], bool] | None
+
+
+# Article pages. */* at a low weight so servers that negotiate still answer.
+PAGES = ContentTypes(
+    accept="text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1",
+    media_types=ACCEPTED_MEDIA_TYPES,
+    untyped_media_type="text/html",
+    sniff_untyped=looks_like_html,
+)
+
+# RSS, Atom and RDF feeds and sitemaps (plain or .xml.gz). Servers label them loosely: XML
+# under its generic types, a .xml.gz file as gzip or octet-stream, feeds as text/html or
+# text/plain behind misconfigured CDNs. The parser judges the bytes (a clear "not a feed or
+# sitemap" otherwise) and the byte cap bounds what a wrong guess costs; only types that are
+# never XML (images, video, PDF) are refused unread.
+FEEDS_AND_SITEMAPS = ContentTypes(
+    accept=(
+        "application/rss+xml,application/atom+xml,application/rdf+xml,"
+        "application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.1"
+    ),
+    media_types=frozenset(
+        {
+            "application/rss+xml",
+            "application/atom+xml",
+            "application/rdf+xml",
+            "application/x-rss+xml",
+            "application/x-atom+xml",
+            "application/xml",
+            "text/xml",
+            "application/gzip",
+            "application/x-gzip",
+            "application/octet-stream",
+            "text/html",
+            "text/plain",
+        }
+    ),
+    untyped_media_type="application/xml",
+    sniff_untyped=None,
+)
+
+# robots.txt: RFC 9309 parses any successful response's body, whatever type it claims; an
+# HTML page parses to no rules, as it would for a crawler that ignored the header.
+ROBOTS_TXT = ContentTypes(
+    accept="text/plain,*/*;q=0.1",
+    media_types=None,
+    untyped_media_type="text/plain",
+    sniff_untyped=None,
+)
 
 
 def body_too_large(max_bytes: int) -> FetchFailed:

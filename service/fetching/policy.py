@@ -51,3 +51,17 @@ class URLRefused(FetchError):
 
 class FetchFailed(FetchError):
     """The target was allowed but the fetch failed: network, timeout, status, type or size."""
+
+
+class HTTPStatusFailed(FetchFailed):
+    """The server answered, with a status that is neither a success nor a redirect to follow.
+
+    Callers that must tell the statuses apart read ``status``: robots.txt treats a 4xx as "no
+    rules" and a 5xx as "no access" (RFC 9309), and a poller honours ``retry_after``, the raw
+    Retry-After header (seconds or an HTTP date), when it backs off.
+    """
+
+    def __init__(self, status: int, *, retry_after: str | None = None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after

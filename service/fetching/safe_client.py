@@ -22,15 +22,15 @@ import httpx
 from service.fetching.addresses import CheckedURL, address_refusal, parse_checked_url
 from service.fetching.body import (
     ACCEPT_ENCODING,
-    ACCEPTED_MEDIA_TYPES,
+    PAGES,
     SNIFF_BYTES,
     BoundedBodyDecoder,
+    ContentTypes,
     body_too_large,
-    looks_like_html,
     parse_content_type,
 )
 from service.fetching.pinning import Deadline, PinnedBackend
-from service.fetching.policy import FetchFailed, FetchPolicy, URLRefused
+from service.fetching.policy import FetchFailed, FetchPolicy, HTTPStatusFailed, URLRefused
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,6 @@ Resolver = Callable[[str, int], list[str]]
 """(host, port) -> IP addresses as strings; raises OSError (socket.gaierror) if there are none."""
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Prefer the types we keep; */* at a low weight so servers that negotiate still answer.
-_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1"
 
 
 @dataclass(frozen=True)
@@ -62,8 +60,19 @@ def resolve_with_system_dns(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def fetch_page(url: str, *, policy: FetchPolicy, resolver: Resolver | None = None) -> FetchedPage:
-    """GET ``url`` and return the page, or raise URLRefused / FetchFailed with a short reason."""
+def fetch_page(
+    url: str,
+    *,
+    policy: FetchPolicy,
+    resolver: Resolver | None = None,
+    content_types: ContentTypes = PAGES,
+) -> FetchedPage:
+    """GET ``url`` and return the page, or raise URLRefused / FetchFailed with a short reason.
+
+    ``content_types`` says what to ask for and keep: article pages by default; feeds, sitemaps
+    and robots.txt pass their own (``body.FEEDS_AND_SITEMAPS``, ``body.ROBOTS_TXT``). A status
+    other than 2xx or a followed redirect raises HTTPStatusFailed, a FetchFailed that carries it.
+    """
     resolve = resolver if resolver is not None else resolve_with_system_dns
     deadline = Deadline(policy.total_timeout_s)
     target = parse_checked_url(url, policy=policy)
@@ -71,7 +80,9 @@ def fetch_page(url: str, *, policy: FetchPolicy, resolver: Resolver | None = Non
     visited = {str(target.url)}
     redirects = 0
     while True:
-        outcome = _fetch_once(target, addresses, policy=policy, deadline=deadline)
+        outcome = _fetch_once(
+            target, addresses, policy=policy, deadline=deadline, content_types=content_types
+        )
         if isinstance(outcome, FetchedPage):
             return outcome
 
@@ -128,7 +139,12 @@ def _checked_addresses(
 
 
 def _fetch_once(
-    target: CheckedURL, addresses: list[str], *, policy: FetchPolicy, deadline: Deadline
+    target: CheckedURL,
+    addresses: list[str],
+    *,
+    policy: FetchPolicy,
+    deadline: Deadline,
+    content_types: ContentTypes,
 ) -> FetchedPage | _Redirect:
     """One request/response, over a connection to the checked addresses only."""
     backend = PinnedBackend(
@@ -144,7 +160,7 @@ def _fetch_once(
         # httpx's netloc: IDNA host, brackets around IPv6, port only when not the default.
         (b"Host", target.url.netloc),
         (b"User-Agent", policy.user_agent.encode("ascii")),
-        (b"Accept", _ACCEPT.encode("ascii")),
+        (b"Accept", content_types.accept.encode("ascii")),
         (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
     ]
     timeouts = {
@@ -163,7 +179,9 @@ def _fetch_once(
                 "GET", request_url, headers=headers, extensions={"timeout": timeouts}
             ) as response,
         ):
-            return _read_response(response, target, policy=policy, deadline=deadline)
+            return _read_response(
+                response, target, policy=policy, deadline=deadline, content_types=content_types
+            )
     except httpcore.TimeoutException as exc:
         if deadline.expired():
             raise _timed_out(policy) from exc
@@ -175,7 +193,12 @@ def _fetch_once(
 
 
 def _read_response(
-    response: httpcore.Response, target: CheckedURL, *, policy: FetchPolicy, deadline: Deadline
+    response: httpcore.Response,
+    target: CheckedURL,
+    *,
+    policy: FetchPolicy,
+    deadline: Deadline,
+    content_types: ContentTypes,
 ) -> FetchedPage | _Redirect:
     status = response.status
     if status in REDIRECT_STATUSES:
@@ -184,11 +207,12 @@ def _read_response(
             raise FetchFailed(f"HTTP {status} without Location")
         return _Redirect(location)
     if not 200 <= status < 300:
-        raise FetchFailed(f"HTTP {status}")
+        raise HTTPStatusFailed(status, retry_after=_header(response, b"retry-after"))
 
     # Everything below is decided on the headers, before the body is read.
     media_type, charset = parse_content_type(_header(response, b"content-type"))
-    if media_type is not None and media_type not in ACCEPTED_MEDIA_TYPES:
+    accepted = content_types.media_types
+    if media_type is not None and accepted is not None and media_type not in accepted:
         raise FetchFailed(f"unsupported content type {media_type}")
     content_length = _header(response, b"content-length")
     # Content-Length counts bytes on the wire, which are capped as well (below): fail early.
@@ -199,35 +223,40 @@ def _read_response(
 
     chunks: list[bytes] = []
     raw_bytes = 0
-    must_sniff = media_type is None
+    sniff = content_types.sniff_untyped if media_type is None else None
+    must_sniff = sniff is not None
     for raw in response.iter_stream():
         # Bound the bytes on the wire too: a gzip stream may carry trailing data it never decodes.
         raw_bytes += len(raw)
         if raw_bytes > policy.max_bytes:
             raise body_too_large(policy.max_bytes)
         chunks.append(decoder.decode(raw))
-        if must_sniff and decoder.decoded_bytes >= SNIFF_BYTES:
-            _require_html(b"".join(chunks))
+        if sniff is not None and must_sniff and decoder.decoded_bytes >= SNIFF_BYTES:
+            _require_kind(b"".join(chunks), sniff, content_types)
             must_sniff = False
         if deadline.expired():
             raise _timed_out(policy)
     chunks.append(decoder.finish())
     body = b"".join(chunks)
-    if must_sniff:
-        _require_html(body)
+    if sniff is not None and must_sniff:
+        _require_kind(body, sniff, content_types)
     return FetchedPage(
         url=str(target.url),
         status=status,
-        # An untyped body only gets here if it sniffed as HTML.
-        content_type=media_type or "text/html",
+        # An untyped body only gets here if it sniffed as the kind asked for.
+        content_type=media_type or content_types.untyped_media_type,
         charset=charset,
         body=body,
     )
 
 
-def _require_html(prefix: bytes) -> None:
-    if not looks_like_html(prefix[:SNIFF_BYTES]):
-        raise FetchFailed("unsupported content type (none given, body is not HTML)")
+def _require_kind(
+    prefix: bytes, sniff: Callable[[bytes], bool], content_types: ContentTypes
+) -> None:
+    if not sniff(prefix[:SNIFF_BYTES]):
+        kind = content_types.untyped_media_type
+        shown = "HTML" if kind == "text/html" else kind
+        raise FetchFailed(f"unsupported content type (none given, body is not {shown})")
 
 
 def _header(response: httpcore.Response, name: bytes) -> str | None:

@@ -5,11 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from service.fetching import FetchPolicy, URLRefused, check_address, check_url_syntax
-from service.settings import Settings
+from service.fetching import URLRefused, check_address, check_url_syntax
+from tests.fetch_policies import DEFAULT_POLICY
 
-# The service's defaults, not the environment's: a developer's NEWSDEDUP_* must not change them.
-STRICT = FetchPolicy.from_settings(Settings.model_construct())
+STRICT = DEFAULT_POLICY
 LOOPBACK_ALLOWED = replace(STRICT, allow_loopback=True)
 
 

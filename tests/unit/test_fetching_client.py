@@ -17,26 +17,16 @@ import pytest
 from service.fetching import (
     FetchedPage,
     FetchFailed,
-    FetchPolicy,
     Resolver,
     URLRefused,
     fetch_page,
 )
-from service.settings import Settings
+from tests.fetch_policies import DEFAULT_POLICY, local_policy
 
-# The service's defaults, not the environment's: a developer's NEWSDEDUP_* must not change them.
-DEFAULT_POLICY = FetchPolicy.from_settings(Settings.model_construct())
 # Small cap so that "too large" bodies stay small and fast to serve.
 CAP_BYTES = 10_000
 # Local servers answer in milliseconds; short limits keep a failing test from hanging.
-LOCAL = replace(
-    DEFAULT_POLICY,
-    allow_loopback=True,
-    connect_timeout_s=2.0,
-    read_timeout_s=2.0,
-    total_timeout_s=5.0,
-    max_bytes=CAP_BYTES,
-)
+LOCAL = local_policy(max_bytes=CAP_BYTES)
 # Targets in the refusal table must be refused before any connection; if one is not, these
 # limits make the stray connection attempt fail fast instead of hanging the run.
 STRICT = replace(DEFAULT_POLICY, connect_timeout_s=0.5, read_timeout_s=0.5, total_timeout_s=1.0)
