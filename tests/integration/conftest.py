@@ -129,6 +129,13 @@ def database_url(backends: Backends) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def empty_database_url(backends: Backends) -> Iterator[str]:
+    """A database of the test's own with nothing in it, not even the migrations."""
+    with fresh_database(backends, f"{TEST_DATABASE}_empty") as url:
+        yield url
+
+
 @contextlib.contextmanager
 def fresh_database(backends: Backends, name: str) -> Iterator[str]:
     """An empty database on the test server, dropped afterwards."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import psycopg
@@ -18,32 +17,13 @@ from celery import Celery
 from sqlalchemy.engine import make_url
 
 from service.redis_client import broker_url, redis_client
-
-T = TypeVar("T")
+from tests.waiting import poll_until
 
 FINAL_STATUSES = ("done", "failed")
-# How often a wait asks again: often enough to add little to a test, rarely enough to leave
-# the two cores to the service.
-POLL_INTERVAL_S = 0.2
 # The Celery queues (workers/celery_app.py) and kombu's hash of delivered, unacknowledged
 # messages: all empty when no work is queued or in flight.
 QUEUES = ("fetch", "process")
 UNACKED_KEY = "unacked"
-
-
-def poll_until(
-    condition: Callable[[], T], *, timeout_s: float, what: str, interval_s: float = POLL_INTERVAL_S
-) -> T:
-    """Ask `condition` until it returns something truthy, and return that; fail after
-    `timeout_s`, saying `what` was awaited and the last answer."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        answer = condition()
-        if answer:
-            return answer
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}: {answer!r}")
-        time.sleep(interval_s)
 
 
 def synthetic_article(seed: int, words: int = 150) -> str:
@@ -169,7 +149,10 @@ class ServiceClient:
                     pending.remove(article_id)
             return not pending
 
-        poll_until(all_final, timeout_s=timeout_s, what=f"articles to be final: {pending}")
+        try:
+            poll_until(all_final, timeout_s=timeout_s, what="articles to be done or failed")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; still pending: {pending}") from None
         return final
 
 

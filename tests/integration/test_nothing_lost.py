@@ -22,10 +22,10 @@ from tests.integration.helpers import (
     celery_control,
     connect,
     edited_copy,
-    poll_until,
     scalar,
     synthetic_article,
 )
+from tests.waiting import poll_until
 from workers.celery_app import PROCESS_QUEUE
 
 # The stack's worker node and the extra one below.
