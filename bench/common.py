@@ -131,9 +131,10 @@ class Stack:
     def worker_children(self) -> list[psutil.Process]:
         """The worker's child processes: the prefork pool and the embedded beat."""
         try:
-            return psutil.Process(self.worker_pid).children(recursive=False)
+            children: list[psutil.Process] = psutil.Process(self.worker_pid).children()
         except psutil.NoSuchProcess:
             return []
+        return children
 
     def pool_processes(self, workers: int) -> list[psutil.Process]:
         """The pool processes are the children that did the work: the most CPU time."""

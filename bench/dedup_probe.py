@@ -69,7 +69,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
         found_ids.append({member.article_id for member in found})
         return found
 
-    repository.find_candidates = counting_find  # type: ignore[assignment]
+    repository.find_candidates = counting_find
     settings = processing.match_settings(get_settings())
     factory = get_session_factory()
     latencies = []

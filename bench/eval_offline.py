@@ -113,9 +113,7 @@ def language_tools() -> tuple[
 ]:
     """The service's detector if another engineer has shipped it, else a local stoplist vote."""
     try:
-        from service.extraction.language import (  # type: ignore[import-not-found]
-            detect_language,
-        )
+        from service.extraction.language import detect_language
         from service.extraction.language import stopwords as service_stopwords
 
         return "service.extraction.language", detect_language, service_stopwords
@@ -232,7 +230,7 @@ def fit_linear(x: np.ndarray, overall: np.ndarray) -> np.ndarray:
 
 
 def predict_linear(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.clip(np.hstack([np.ones((len(x), 1)), x]) @ weights, 0.0, 1.0)
+    return np.asarray(np.clip(np.hstack([np.ones((len(x), 1)), x]) @ weights, 0.0, 1.0))
 
 
 def best_threshold(scores: np.ndarray, overall: np.ndarray) -> float:
@@ -264,7 +262,8 @@ def cross_validate(
     precision, recall, f1 = prf(
         list(predicted[clear]), list(overall[clear] <= POSITIVE_MAX_OVERALL)
     )
-    return {"precision": precision, "recall": recall, "f1": f1, "pearson": pearson(scores, overall)}
+    correlation = pearson([float(s) for s in scores], [float(o) for o in overall])
+    return {"precision": precision, "recall": recall, "f1": f1, "pearson": correlation}
 
 
 # --- seeds ---------------------------------------------------------------------------------
