@@ -6,6 +6,7 @@ import os
 import platform
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,24 @@ from typing import Any
 import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Data that lives beside the checkout, never in it (the dev set's news texts are third-party):
+# see the README's Quality section.
 SHARED = REPO_ROOT.parent / "shared"
 DEV_SET = SHARED / "eval" / "semeval_dev.jsonl"
 EXTRACTION_BENCH = SHARED / "extraction-bench"
+# The exit status of a benchmark whose data is absent.
+NO_DATA_EXIT = 2
+
+
+def require_data(path: Path, what: str, how_to_point: str) -> Path:
+    """`path` if it exists; else say what is missing and how to point at it, and exit."""
+    if not path.exists():
+        print(
+            f"{what} is not at {path}.\nIt is not part of the checkout; {how_to_point}.",
+            file=sys.stderr,
+        )
+        raise SystemExit(NO_DATA_EXIT)
+    return path
 
 
 def _git(*args: str) -> str:
@@ -115,9 +131,10 @@ class Stack:
     def worker_children(self) -> list[psutil.Process]:
         """The worker's child processes: the prefork pool and the embedded beat."""
         try:
-            return psutil.Process(self.worker_pid).children(recursive=False)
+            children: list[psutil.Process] = psutil.Process(self.worker_pid).children()
         except psutil.NoSuchProcess:
             return []
+        return children
 
     def pool_processes(self, workers: int) -> list[psutil.Process]:
         """The pool processes are the children that did the work: the most CPU time."""

@@ -69,7 +69,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
         found_ids.append({member.article_id for member in found})
         return found
 
-    band_index.find_candidates = counting_find  # type: ignore[assignment]
+    band_index.find_candidates = counting_find
     settings = MatchSettings.from_settings(get_settings())
     factory = get_session_factory()
     latencies = []

@@ -104,15 +104,14 @@ def vocabulary() -> Vocabulary:
         weights = np.array(list(df.values()), dtype=float)
         return ids, weights / weights.sum()
 
-    terms = {lang: table(term_df[lang], "t:") for lang in languages}
-    names = {lang: table(name_df[lang], "n:") for lang in languages if name_df[lang]}
-    features = sorted(index, key=index.__getitem__)
+    term_tables = {lang: table(term_df[lang], "t:") for lang in languages}
+    name_tables = {lang: table(name_df[lang], "n:") for lang in languages if name_df[lang]}
     return Vocabulary(
         languages,
         shares / shares.sum(),
-        features,
-        terms,
-        names,
+        sorted(index, key=index.__getitem__),
+        term_tables,
+        name_tables,
         term_counts,
         name_counts,
     )
@@ -223,7 +222,9 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
         # One COPY at a time per connection: rows are made in chunks, then copied table by table.
         for chunk_start in range(first, last + 1, LOAD_CHUNK):
             chunk_end = min(last, chunk_start + LOAD_CHUNK - 1)
-            article_rows, signature_rows, band_rows = [], [], []
+            article_rows: list[tuple[object, ...]] = []
+            signature_rows: list[tuple[object, ...]] = []
+            band_rows: list[tuple[object, ...]] = []
             for i in range(chunk_start, chunk_end + 1):
                 article = synthetic_article(vocab, i)
                 signatures[i - 1] = article.hashvalues.astype(np.uint32)
@@ -365,7 +366,7 @@ def run(sizes: list[int], queries: int) -> list[ScaleResult]:
                         mean_candidates=float(service["mean_candidates"]),  # type: ignore[arg-type]
                         originals_found=tuple(service["near_copy_originals_found"]),  # type: ignore[arg-type]
                         rss_mib=float(service["rss_mib"]),  # type: ignore[arg-type]
-                        top_sql=[tuple(x) for x in service["top_sql"]],  # type: ignore[attr-defined, misc]
+                        top_sql=[tuple(x) for x in service["top_sql"]],  # type: ignore[attr-defined]
                         base_p50_ms=float(baseline["p50_ms"]),  # type: ignore[arg-type]
                         base_p99_ms=float(baseline["p99_ms"]),  # type: ignore[arg-type]
                         base_rss_mib=float(baseline["rss_mib"]),  # type: ignore[arg-type]

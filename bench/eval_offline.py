@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import DEV_SET, require_data  # noqa: E402
 from ops.evaluation.metrics import (  # noqa: E402
     NEGATIVE_MIN_OVERALL,
     POSITIVE_MAX_OVERALL,
@@ -51,9 +52,10 @@ from service.dedup.scoring import (  # noqa: E402
     smoothed_idf,
 )
 from service.dedup.signature import SignatureScheme, band_keys, minhash_values  # noqa: E402
+from service.extraction import clean_text  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
-DEFAULT_PAIRS = ROOT.parent / "shared" / "eval" / "semeval_dev.jsonl"
+DEFAULT_PAIRS = DEV_SET
 SEEDS_DIR = ROOT / "seeds"
 # The service's scheme (service/settings.py): 128 permutations in 64 bands, top 20 candidates.
 NUM_PERM = 128
@@ -113,9 +115,7 @@ def language_tools() -> tuple[
 ]:
     """The service's detector if another engineer has shipped it, else a local stoplist vote."""
     try:
-        from service.extraction.language import (  # type: ignore[import-not-found]
-            detect_language,
-        )
+        from service.extraction.language import detect_language
         from service.extraction.language import stopwords as service_stopwords
 
         return "service.extraction.language", detect_language, service_stopwords
@@ -232,7 +232,7 @@ def fit_linear(x: np.ndarray, overall: np.ndarray) -> np.ndarray:
 
 
 def predict_linear(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.clip(np.hstack([np.ones((len(x), 1)), x]) @ weights, 0.0, 1.0)
+    return np.asarray(np.clip(np.hstack([np.ones((len(x), 1)), x]) @ weights, 0.0, 1.0))
 
 
 def best_threshold(scores: np.ndarray, overall: np.ndarray) -> float:
@@ -264,35 +264,19 @@ def cross_validate(
     precision, recall, f1 = prf(
         list(predicted[clear]), list(overall[clear] <= POSITIVE_MAX_OVERALL)
     )
-    return {"precision": precision, "recall": recall, "f1": f1, "pearson": pearson(scores, overall)}
+    correlation = pearson([float(s) for s in scores], [float(o) for o in overall])
+    return {"precision": precision, "recall": recall, "f1": f1, "pearson": correlation}
 
 
 # --- seeds ---------------------------------------------------------------------------------
 
 
-def clean_seed(raw: str) -> tuple[str, str]:
-    """Crude plain-text cleaning of a seed: drop footnotes, calls to join, cross-links, headers,
-    URLs and the date line; the first remaining line is the title (repeated titles dropped)."""
-    lines = []
-    for line in raw.replace("\u00a0", " ").splitlines():
-        line = line.strip()
-        if (
-            not line
-            or line.startswith(("*", "Rejoignez", "Lire aussi", "|"))
-            or "http" in line
-            or (line.isupper() and len(line.split()) <= 6)
-        ):
-            continue
-        lines.append(line)
-    title = lines[0] if lines else ""
-    body = [line for line in lines[1:] if line != title]
-    return title, "\n".join(body)
-
-
 def seed_articles(detect: Callable[[str], str | None]) -> list[Article]:
     articles = []
     for path in sorted(SEEDS_DIR.glob("*.txt")):
-        title, text = clean_seed(path.read_text(encoding="utf-8"))
+        # Cleaned as the service cleans plain text.
+        cleaned = clean_text(path.read_text(encoding="utf-8"))
+        title, text = cleaned.title or "", cleaned.text
         language = detect(title + "\n" + text)
         articles.append(Article(path.name[:3], language, title, text))
     return articles
@@ -408,6 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scheme = SignatureScheme(num_perm=NUM_PERM, bands=BANDS)
 
     detector_name, detect, stopwords = language_tools()
+    require_data(args.pairs, "The labeled dev set", "pass its path with --pairs PATH")
     pairs, articles = load(args.pairs)
     detected = {a.article_id: detect(a.title + "\n" + a.text) for a in articles.values()}
     agree = sum(detected[a.article_id] == a.language for a in articles.values())

@@ -29,9 +29,9 @@ import trafilatura
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.common import EXTRACTION_BENCH, require_data  # noqa: E402
 from service.extraction import extract_html  # noqa: E402
 
-DEFAULT_BENCH_DIR = REPO_ROOT.parent / "shared" / "extraction-bench"
 _TOKEN_RE = re.compile(r"\w+")
 # The benchmark's shingle size.
 SHINGLE_SIZE = 4
@@ -133,8 +133,13 @@ def newsdedup_extract_html(page: Page) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("bench_dir", nargs="?", type=Path, default=DEFAULT_BENCH_DIR)
+    parser.add_argument("bench_dir", nargs="?", type=Path, default=EXTRACTION_BENCH)
     args = parser.parse_args(argv)
+    require_data(
+        args.bench_dir,
+        "The extraction benchmark (html/*.html.gz and ground-truth.json)",
+        "pass its folder as the first argument",
+    )
     pages = load_pages(args.bench_dir)
     extractors: dict[str, Callable[[Page], str]] = {
         "trafilatura.extract(include_comments=False)": bare_trafilatura,

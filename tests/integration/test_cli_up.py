@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from ops import REPO_ROOT
-from ops.stack import wait_for_http
+from ops.stack import free_port, wait_for_http
 
 SEEDS = REPO_ROOT / "seeds"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def newsdedup(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:

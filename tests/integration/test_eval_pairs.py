@@ -1,102 +1,134 @@
-"""`newsdedup eval pairs` against the running stack, on a slice of the labeled dev set.
+"""`newsdedup eval pairs` against the running stack, on a pair file the test writes.
 
-Checks that the figures are computed and well-formed, not what they are: a 30-pair slice says
-nothing about quality (the full run does; see bench/ and the evaluation command)."""
+The pairs are project-made with a known truth: made-up articles and their lightly edited copies
+(one story), unrelated made-up articles (two stories), and the seeds' rewrite 000/002 and
+follow-up 001/003. Three pairs carry a wrong label on purpose, so that precision and recall
+are neither 0 nor 1 and each figure says whether it was computed right. The same command on a
+slice of the real dev set is a benchmark: python -m bench.dev_set eval-pairs.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from ops import REPO_ROOT
 from ops.evaluation import format_report, run_pair_evaluation
 from ops.evaluation.metrics import MetricsRow
-from tests.integration.helpers import ServiceClient
+from tests.integration.helpers import ServiceClient, edited_copy, synthetic_article
 
-DEV_SET = Path(__file__).resolve().parents[3] / "shared" / "eval" / "semeval_dev.jsonl"
-# Enough pairs to have clear positives and negatives in two languages, few enough to process
-# in well under a minute on two worker processes.
-SLICE_PAIRS = 30
-TIMEOUT_S = 120
+SEEDS = {path.name[:3]: path.read_text(encoding="utf-8") for path in REPO_ROOT.glob("seeds/*.txt")}
+SAME, DIFFERENT, UNCLEAR = 1.0, 4.0, 2.0
 
 
-def _same_language_slice(path: Path, count: int) -> Path:
-    rows = []
-    languages: dict[str, int] = {}
-    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        # Two languages, half and half, so the per-language rows have something in them.
-        if row["lang1"] != row["lang2"] or languages.get(row["lang1"], 0) >= count // 2:
-            continue
-        if len(languages) == 2 and row["lang1"] not in languages:
-            continue
-        languages[row["lang1"]] = languages.get(row["lang1"], 0) + 1
-        rows.append(line)
-        if len(rows) == count:
-            break
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
+def pair(
+    pair_id: str, languages: tuple[str, str], overall: float, texts: tuple[str, str]
+) -> dict[str, Any]:
+    return {
+        "pair_id": pair_id,
+        "lang1": languages[0],
+        "lang2": languages[1],
+        "overall": overall,
+        "title1": "",
+        "text1": texts[0],
+        "title2": "",
+        "text2": texts[1],
+    }
 
 
-def _well_formed(row: MetricsRow) -> None:
-    for value in (row.precision, row.recall, row.f1):
-        assert 0.0 <= value <= 1.0
-    assert math.isnan(row.pearson) or -1.0 <= row.pearson <= 1.0
-    assert row.positives + row.negatives == row.clear <= row.pairs
+def copy_of(seed: int) -> tuple[str, str]:
+    return synthetic_article(seed), edited_copy(synthetic_article(seed), seed)
 
 
-def test_pair_evaluation_on_a_dev_set_slice(service: ServiceClient, tmp_path: Path) -> None:
-    assert DEV_SET.exists(), f"the labeled dev set is missing: {DEV_SET}"
-    pairs_file = _same_language_slice(tmp_path / "slice.jsonl", SLICE_PAIRS)
+def unrelated(seed: int) -> tuple[str, str]:
+    return synthetic_article(seed), synthetic_article(seed + 1)
+
+
+EN, FR = ("en", "en"), ("fr", "fr")
+PAIRS = [
+    # Labelled right: 5 same-story pairs the service finds, 4 different-story pairs it keeps apart.
+    *[pair(f"copy-{i}", EN, SAME, copy_of(71_000 + i)) for i in range(4)],
+    *[pair(f"unrelated-{i}", EN, DIFFERENT, unrelated(72_000 + 10 * i)) for i in range(3)],
+    pair("seeds-rewrite", FR, SAME, (SEEDS["000"], SEEDS["002"])),
+    pair("seeds-follow-up", FR, DIFFERENT, (SEEDS["001"], SEEDS["003"])),
+    # Labelled wrong: a copy said to be another story (a false positive for the service), and
+    # two unrelated articles said to be one story (two false negatives).
+    pair("copy-labelled-different", EN, DIFFERENT, copy_of(73_000)),
+    *[pair(f"unrelated-labelled-same-{i}", EN, SAME, unrelated(74_000 + 10 * i)) for i in range(2)],
+    # Neither clearly one story nor two: in the correlation, not in precision and recall.
+    pair("copy-unclear", EN, UNCLEAR, copy_of(75_000)),
+    # Two languages: posted, not compared.
+    pair("cross-language", ("fr", "en"), DIFFERENT, (SEEDS["004"], synthetic_article(76_000))),
+]
+SAME_LANGUAGE = len(PAIRS) - 1
+# What the service should put in one story: the copies and the seeds' rewrite.
+JOINED = {p["pair_id"] for p in PAIRS if p["pair_id"].startswith("copy")} | {"seeds-rewrite"}
+
+
+def by_name(rows: list[MetricsRow]) -> dict[str, MetricsRow]:
+    return {r.name: r for r in rows}
+
+
+def test_pair_evaluation_on_pairs_with_a_known_truth(
+    service: ServiceClient, tmp_path: Path
+) -> None:
+    pairs_file = tmp_path / "pairs.jsonl"
+    pairs_file.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in PAIRS))
     out = tmp_path / "results.jsonl"
 
     report = run_pair_evaluation(
-        pairs_file, api_url=str(service.http.base_url), out=out, timeout_s=TIMEOUT_S
+        pairs_file, api_url=str(service.http.base_url), out=out, timeout_s=120
     )
 
-    assert report.pairs_total == report.pairs_same_language == SLICE_PAIRS
-    assert report.articles_pending == 0
-    assert report.articles_done + report.articles_failed == report.articles_posted
-    assert sum(report.failure_reasons.values()) == report.articles_failed
-    assert 0 <= report.compare_not_processed <= report.pairs_same_language
-    assert 1 <= report.largest_story <= report.articles_done
-    assert report.stories <= report.articles_done
+    assert (report.pairs_total, report.pairs_same_language) == (len(PAIRS), SAME_LANGUAGE)
+    assert report.articles_posted == 2 * len(PAIRS)
+    assert (report.articles_done, report.articles_failed, report.articles_pending) == (
+        2 * len(PAIRS),
+        0,
+        0,
+    )
+    assert report.failure_reasons == {}
+    assert report.compare_not_processed == 0
+    assert (report.stories, report.largest_story) == (2 * len(PAIRS) - len(JOINED), 2)
 
-    for row in (report.service, report.baseline):
-        _well_formed(row)
-        assert row.pairs == SLICE_PAIRS
-        assert row.clear > 0
-        assert not math.isnan(row.pearson)
-    for rows in (report.service_by_language, report.baseline_by_language):
-        assert len(rows) == 2
-        for row in rows:
-            _well_formed(row)
-        assert sum(r.pairs for r in rows) == SLICE_PAIRS
-        assert sum(r.clear for r in rows) == report.service.clear
-    assert report.baseline_largest_story >= 1
+    service_row = report.service
+    # 12 clear pairs: 7 labelled one story (5 found, 2 wrongly labelled), 5 labelled two.
+    assert (service_row.pairs, service_row.clear) == (SAME_LANGUAGE, 12)
+    assert (service_row.positives, service_row.negatives) == (7, 5)
+    assert service_row.precision == pytest.approx(5 / 6)
+    assert service_row.recall == pytest.approx(5 / 7)
+    assert service_row.f1 == pytest.approx(2 * (5 / 6) * (5 / 7) / (5 / 6 + 5 / 7))
+    # Similar pairs are labelled 1 and dissimilar ones 4: a good score correlates negatively.
+    assert service_row.pearson < 0
+    # Per language: English has the wrong labels, French the seeds, both right.
+    languages = by_name(report.service_by_language)
+    assert set(languages) == {"en", "fr"}
+    assert (languages["en"].precision, languages["en"].recall) == pytest.approx((4 / 5, 4 / 6))
+    assert (languages["fr"].precision, languages["fr"].recall) == (1.0, 1.0)
+    assert languages["en"].pairs + languages["fr"].pairs == SAME_LANGUAGE
 
-    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(lines) == SLICE_PAIRS
-    for line in lines:
-        assert set(line) >= {
-            "pair_id",
-            "langs",
-            "overall",
-            "ids",
-            "story_ids",
-            "similarity",
-            "same_story",
-        }
-        assert 0.0 <= line["similarity"] <= 1.0
-        assert line["same_story"] == (
-            line["story_ids"][0] is not None and line["story_ids"][0] == line["story_ids"][1]
-        )
-        for article_id, story_id in zip(line["ids"], line["story_ids"], strict=True):
-            record = service.article(article_id)
-            assert record["story_id"] == story_id or record["status"] == "failed"
+    # The baseline (text-dedup MinHash on word bigrams) finds the edited copies, not the rewrite.
+    baseline = report.baseline
+    assert (baseline.clear, baseline.positives, baseline.negatives) == (12, 7, 5)
+    assert baseline.precision == pytest.approx(4 / 5)
+    assert baseline.recall == pytest.approx(4 / 7)
+    assert not math.isnan(baseline.pearson)
+    assert set(by_name(report.baseline_by_language)) == {"en", "fr"}
+
+    lines = {line["pair_id"]: line for line in map(json.loads, out.read_text().splitlines())}
+    assert set(lines) == {p["pair_id"] for p in PAIRS}
+    for pair_id, line in lines.items():
+        assert line["same_story"] == (line["story_ids"][0] == line["story_ids"][1]), line
+        assert line["same_story"] == (pair_id in JOINED), line
+        records = [service.article(article_id) for article_id in line["ids"]]
+        assert [r["story_id"] for r in records] == line["story_ids"]
+    assert lines["cross-language"]["similarity"] is None
+    assert lines["copy-0"]["similarity"] > lines["unrelated-0"]["similarity"]
 
     text = format_report(report)
-    assert "same-language pairs" in text and "Pearson" in text
     assert "newsdedup" in text and "baseline text-dedup news" in text
-    for row in report.service_by_language:
-        assert f"  {row.name}" in text
+    assert "  en" in text and "  fr" in text

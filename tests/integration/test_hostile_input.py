@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -20,13 +21,15 @@ import httpx
 import pytest
 
 from tests.integration.conftest import STACK_ENV
-from tests.integration.helpers import PageServer, Route, ServiceClient, synthetic_article
+from tests.integration.helpers import PageServer, Route, ServiceClient, scalar, synthetic_article
 
 FETCH_MAX_BYTES = int(STACK_ENV["NEWSDEDUP_FETCH_MAX_BYTES"])
 MAX_BODY_BYTES = int(STACK_ENV["NEWSDEDUP_MAX_BODY_BYTES"])
 FETCH_TOTAL_TIMEOUT_S = float(STACK_ENV["NEWSDEDUP_FETCH_TOTAL_TIMEOUT_S"])
 # Queue latency and processing on a busy 2-core CI machine, on top of a fetch's own bound.
 SLACK_S = 20.0
+# C0 controls but newline and tab, DEL and C1 controls.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def junk(seed: int, size: int) -> bytes:
@@ -34,14 +37,13 @@ def junk(seed: int, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def wait_final_within(
-    service: ServiceClient, article_id: int, seconds: float
-) -> tuple[dict[str, Any], float]:
-    """The article's final state and how long after the call it was reached; fails past
-    `seconds` (with a little extra for the polling itself)."""
-    started = time.monotonic()
-    final = service.wait_final([article_id], timeout_s=seconds)[article_id]
-    return final, time.monotonic() - started
+def wait_final(service: ServiceClient, article_id: int, seconds: float) -> dict[str, Any]:
+    """The article's final state; fails unless it is reached within `seconds`."""
+    return service.wait_final([article_id], timeout_s=seconds)[article_id]
+
+
+def articles_recorded(service: ServiceClient) -> int:
+    return scalar(service.database_url, "SELECT count(*) FROM articles")
 
 
 def assert_failed_with_reason(article: dict[str, Any], *expected: str) -> str:
@@ -58,7 +60,7 @@ def assert_failed_with_reason(article: dict[str, Any], *expected: str) -> str:
 def assert_worker_alive(service: ServiceClient) -> None:
     """A normal article posted now is processed to `done`."""
     article_id = service.post(text=synthetic_article(random.randrange(10**6)))
-    final, _ = wait_final_within(service, article_id, 60)
+    final = wait_final(service, article_id, 60)
     assert final["status"] == "done", final
 
 
@@ -83,15 +85,17 @@ def test_binary_junk_posted_as_text_and_as_html_ends_failed_with_a_reason(
     assert "not HTML" in reasons["html"] or "no article text" in reasons["html"]
 
 
-def test_binary_junk_inside_real_markup_ends_in_a_final_state(service: ServiceClient) -> None:
+def test_binary_junk_inside_real_markup_is_stored_as_text_without_control_characters(
+    service: ServiceClient,
+) -> None:
     """The HTML parser drops the control characters, and what is left is a text of random
-    Latin-1 letters and symbols: no worse than a language we do not know, so `done` is allowed
-    as well as `failed`; what matters is that it ends, and the worker lives on."""
+    Latin-1 letters and symbols: no worse than a language we do not know, so it is stored like
+    any article, and the worker lives on."""
     page = "<html><body><p>" + junk(3, 64 * 1024).decode("latin-1") + "</p></body></html>"
-    final, _ = wait_final_within(service, service.post(html=page), 60)
-    assert final["status"] in ("done", "failed"), final
-    if final["status"] == "failed":
-        assert_failed_with_reason(final)
+    final = wait_final(service, service.post(html=page), 60)
+    assert final["status"] == "done", final
+    assert final["text"], final
+    assert not CONTROL_CHARACTERS.search(final["text"]), final["text"][:200]
     assert_worker_alive(service)
 
 
@@ -137,7 +141,7 @@ def test_values_postgresql_cannot_store_are_422_naming_the_field(
         assert all(error["msg"] for error in errors), errors
     # The API is fine, and nothing was recorded.
     assert service.http.get("/metrics").status_code == 200
-    assert service.http.get("/stories").json()["stories"] == []
+    assert articles_recorded(service) == 0
 
 
 @pytest.mark.parametrize(
@@ -180,17 +184,15 @@ def test_a_chunked_body_over_the_cap_without_content_length_is_413(
             yield chunk
         yield b'"}'
 
-    started = time.monotonic()
     response = service.http.post(
         "/articles", content=body(), headers={"Content-Type": "application/json"}
     )
-    elapsed = time.monotonic() - started
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert response.status_code == 413, response.text
     assert f"exceeds {MAX_BODY_BYTES} bytes" in response.json()["detail"]
-    assert elapsed < 10
     # Nothing was recorded, and the API still answers.
+    assert articles_recorded(service) == 0
     assert service.http.get("/healthz").status_code == 200
 
 
@@ -217,30 +219,45 @@ def huge_attribute_bomb(size: int) -> str:
     )
 
 
+NO_TEXT = ("failed", "no article text found")
+NOT_HTML = ("failed", "extraction failed: input is empty or not HTML")
+
+
 @pytest.mark.parametrize(
-    "page",
+    ("page", "outcome"),
     [
-        pytest.param(deep_nesting_bomb(100_000), id="nesting-1e5"),
-        pytest.param(huge_attribute_bomb(2_000_000), id="attribute-2MB"),
-        pytest.param("<div>" * 300_000, id="unclosed-3e5"),
-        pytest.param("<!--" + "-" * 1_000_000, id="unterminated-comment"),
+        # The parser gives up on the nesting: no text, where a page without a bomb has some.
+        pytest.param(deep_nesting_bomb(100_000), NO_TEXT, id="nesting-1e5"),
+        # Under libxml2's 10 MB attribute limit: the article beside the attribute is found.
+        pytest.param(
+            huge_attribute_bomb(2_000_000),
+            ("done", synthetic_article(12).split(".")[0]),
+            id="attribute-2MB",
+        ),
+        pytest.param("<div>" * 300_000, NOT_HTML, id="unclosed-3e5"),
+        pytest.param("<!--" + "-" * 1_000_000, NOT_HTML, id="unterminated-comment"),
         pytest.param(
             "<html><body>" + "<table><tr><td>" * 50_000 + "cell" + "</body></html>",
+            NO_TEXT,
             id="tables-5e4",
         ),
     ],
 )
 def test_html_bombs_end_in_bounded_time_and_the_worker_survives(
-    service: ServiceClient, page: str
+    service: ServiceClient, page: str, outcome: tuple[str, str]
 ) -> None:
+    """`outcome` is (status, what the error says) for a failure, (status, a sentence of the
+    stored text) for an article."""
     assert len(json.dumps({"html": page})) < MAX_BODY_BYTES
     response = service.http.post("/articles", json={"html": page})
     assert response.status_code == 202, response.text
-    final, elapsed = wait_final_within(service, response.json()["id"], 60)
-    assert final["status"] in ("done", "failed"), final
-    if final["status"] == "failed":
-        assert_failed_with_reason(final)
-    print(f"{final['status']} in {elapsed:.1f}s: {final['error'] or final['title']}")
+    final = wait_final(service, response.json()["id"], 60)
+    status, says = outcome
+    assert final["status"] == status, final
+    if status == "failed":
+        assert assert_failed_with_reason(final) == says
+    else:
+        assert says in final["text"], final
     assert_worker_alive(service)
 
 
@@ -327,12 +344,10 @@ def test_hostile_servers_end_failed_with_reasons_in_bounded_time(
         "/junk": ("failed", ()),
     }
     with PageServer(routes) as server:
-        posted_at = time.monotonic()
         ids = {path: service.post(url=server.base_url + path) for path in expected}
         # Every fetch is bounded by the total timeout; the slack covers queueing behind the
         # other slow fetches on two worker processes.
         final = service.wait_final(ids.values(), timeout_s=2 * FETCH_TOTAL_TIMEOUT_S + SLACK_S)
-        elapsed = time.monotonic() - posted_at
 
     for path, (status, reasons) in expected.items():
         article = final[ids[path]]
@@ -340,20 +355,19 @@ def test_hostile_servers_end_failed_with_reasons_in_bounded_time(
         reason = assert_failed_with_reason(article, *reasons)
         print(f"{path}: {reason}")
     assert str(FETCH_MAX_BYTES) in final[ids["/gzip-bomb"]]["error"]
-    assert elapsed < 2 * FETCH_TOTAL_TIMEOUT_S + SLACK_S
     assert_worker_alive(service)
 
 
 def test_a_trickling_server_fails_within_the_total_timeout(service: ServiceClient) -> None:
     with PageServer({"/slow": trickle(headers_too=False)}) as server:
         article_id = service.post(url=server.base_url + "/slow")
-        final, elapsed = wait_final_within(service, article_id, FETCH_TOTAL_TIMEOUT_S + SLACK_S)
-    reason = assert_failed_with_reason(final, "timed out")
-    assert str(int(FETCH_TOTAL_TIMEOUT_S)) in reason, reason
-    # It did trickle for the whole timeout (the read timeout alone would never fire: a byte
-    # arrives every 0.5 s), and was cut off by the total one.
-    assert FETCH_TOTAL_TIMEOUT_S - 1 <= elapsed <= FETCH_TOTAL_TIMEOUT_S + SLACK_S, elapsed
-    print(f"trickle failed after {elapsed:.1f}s: {reason}")
+        final = wait_final(service, article_id, FETCH_TOTAL_TIMEOUT_S + SLACK_S)
+    # Cut off by the total timeout: the read timeout alone would never fire, as a byte arrives
+    # every 0.5 s, and it would say which read timed out.
+    assert_failed_with_reason(final)
+    assert final["error"] == (
+        f"fetch failed: timed out: fetch took longer than {FETCH_TOTAL_TIMEOUT_S} s"
+    )
 
 
 def test_the_api_still_answers_after_hostile_input(service: ServiceClient) -> None:

@@ -26,17 +26,19 @@ def test_reindex_rebuilds_the_same_stories_from_stored_content(service: ServiceC
     service.wait_final(ids)
     before = partition(service, ids)
     engine = make_engine(service.database_url)
-
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
     settings = Settings(database_url=service.database_url)
-    report = reindex(
-        session_factory=sessionmaker(bind=engine, expire_on_commit=False), settings=settings
-    )
-    engine.dispose()
+    changed = Settings(database_url=service.database_url, same_story_threshold=0.7)
+    try:
+        report = reindex(session_factory=sessions, settings=settings)
+        with sessions() as session:
+            stale_after_a_change = count_stale_signatures(session, changed)
+            stale_now = count_stale_signatures(session, settings)
+    finally:
+        engine.dispose()
 
-    with sessionmaker(bind=make_engine(service.database_url))() as session:
-        changed = Settings(database_url=service.database_url, same_story_threshold=0.7)
-        assert count_stale_signatures(session, changed) == (5, 5)
-        assert count_stale_signatures(session, settings)[0] == 0
+    assert stale_after_a_change == (5, 5)
+    assert stale_now == (0, 5)
     assert report.articles == 5
     assert report.stories == 4
     assert partition(service, ids) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ BOILERPLATE = [
 ]
 
 
-def ingest_seeds(service: ServiceClient, order: list[Path]) -> dict[str, dict[str, object]]:
+def ingest_seeds(service: ServiceClient, order: list[Path]) -> dict[str, dict[str, Any]]:
     ids = {path.name[:3]: service.post(text=path.read_text(encoding="utf-8")) for path in order}
     final = service.wait_final(ids.values())
     return {seed: final[article_id] for seed, article_id in ids.items()}

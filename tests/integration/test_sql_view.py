@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-
-from tests.integration.helpers import ServiceClient
+from tests.integration.helpers import ServiceClient, connect
 
 SEEDS = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
 
@@ -17,7 +15,7 @@ def test_story_members_view_lists_each_story_with_its_canonical_article(
     ids = [service.post(text=p.read_text(encoding="utf-8")) for p in SEEDS]
     service.wait_final(ids)
 
-    with psycopg.connect(service.database_url.replace("+psycopg", "")) as connection:
+    with connect(service.database_url) as connection:
         rows = connection.execute(
             "SELECT story_id, article_id, is_canonical, canonical_title, match_kind "
             "FROM story_members WHERE story_size = 2 ORDER BY article_id"

@@ -13,6 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from service.fetching import (
     FetchedPage,
@@ -22,6 +25,7 @@ from service.fetching import (
     fetch_page,
 )
 from tests.fetch_policies import DEFAULT_POLICY, local_policy
+from tests.waiting import poll_until
 
 # Small cap so that "too large" bodies stay small and fast to serve.
 CAP_BYTES = 10_000
@@ -407,15 +411,11 @@ def test_http_404_fails_with_status_reason(server: PageServer) -> None:
 
 
 def test_pdf_is_refused_by_content_type_without_downloading_it(server: PageServer) -> None:
-    started = time.monotonic()
     with pytest.raises(FetchFailed) as failed:
         fetch_page(server.url("/pdf"), policy=LOCAL)
     assert failed.value.reason == "unsupported content type application/pdf"
-    assert time.monotonic() - started < 1.0
     # The server gets to fill the socket buffers at most, never the 50 MiB it declared.
-    deadline = time.monotonic() + 2.0
-    while "/pdf" not in server.body_bytes_sent and time.monotonic() < deadline:
-        time.sleep(0.01)
+    poll_until(lambda: "/pdf" in server.body_bytes_sent, timeout_s=5, what="the server to finish")
     assert server.body_bytes_sent["/pdf"] < 50 * 1024 * 1024
 
 
@@ -462,11 +462,11 @@ def test_unrequested_content_encoding_fails(server: PageServer) -> None:
 
 
 def test_trickling_server_is_cut_off_at_total_timeout(server: PageServer) -> None:
+    # A byte every 0.2 s: no read ever times out, only the whole fetch can.
     policy = replace(LOCAL, total_timeout_s=1.0)
-    started = time.monotonic()
-    with pytest.raises(FetchFailed, match="timed out"):
+    with pytest.raises(FetchFailed) as failed:
         fetch_page(server.url("/trickle"), policy=policy)
-    assert time.monotonic() - started < 2.0
+    assert failed.value.reason == "timed out: fetch took longer than 1.0 s"
 
 
 def test_silent_server_is_cut_off_at_total_timeout_before_read_timeout(
@@ -474,21 +474,15 @@ def test_silent_server_is_cut_off_at_total_timeout_before_read_timeout(
 ) -> None:
     # read_timeout_s alone would wait 10 s; the deadline caps every read at the time left.
     policy = replace(DEFAULT_POLICY, allow_loopback=True, read_timeout_s=10.0, total_timeout_s=1.0)
-    started = time.monotonic()
     with pytest.raises(FetchFailed) as failed:
         fetch_page(server.url("/stall"), policy=policy)
     assert failed.value.reason == "timed out: fetch took longer than 1.0 s"
-    assert time.monotonic() - started < 2.0
 
 
 # ---------------------------------------------------------------- TLS to a pinned address
 
 
 def _self_signed_certificate(host_name: str, directory: Path) -> tuple[Path, Path]:
-    x509 = pytest.importorskip("cryptography.x509")
-    hashes = pytest.importorskip("cryptography.hazmat.primitives.hashes")
-    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
-    ec = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ec")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, host_name)])
     now = datetime.datetime.now(datetime.UTC)

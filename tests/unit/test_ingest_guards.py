@@ -43,7 +43,7 @@ def test_backlog_is_counted_at_most_once_per_max_age() -> None:
         queries.append(session)
         return next(answers)
 
-    counter = BacklogCounter(max_age_s=1.0, count=count, clock=clock)  # type: ignore[arg-type]
+    counter = BacklogCounter(max_age_s=1.0, count=count, clock=clock)
     first = counter.count(None)  # type: ignore[arg-type]
     cached = counter.count(None)  # type: ignore[arg-type]
     clock.now = 1.5
