@@ -6,6 +6,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,9 +16,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
+from service import metrics
+from service.api import instrumentation, pages
 from service.api.routes import router
 from service.fetching import FetchPolicy
 from service.ingest import BacklogCounter, IngestGuards, RateLimiter, TaskQueue, TooBusy
+from service.redis_client import redis_client
 from service.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -93,11 +97,20 @@ async def _no_receive() -> Message:
 
 def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
     settings = get_settings()
+    # Read at each scrape of /metrics; None: no Celery queues to read.
+    queue_depths: Callable[[], dict[str, int]] | None = None
     if task_queue is None:
         # The composition root: the API sends work through Celery, which lives in workers/.
+        from workers.celery_app import queue_depths as celery_queue_depths
         from workers.tasks import CeleryTaskQueue
 
         task_queue = CeleryTaskQueue()
+        queue_depths = partial(celery_queue_depths, redis_client(settings.redis_url))
+    if not metrics.multiprocess_dir():
+        log.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: /metrics counts this API process only, "
+            "not the workers"
+        )
     app = FastAPI(
         title="newsdedup",
         version="0.1.0",
@@ -106,6 +119,7 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
         ),
     )
     app.state.task_queue = task_queue
+    app.state.queue_depths = queue_depths
     app.state.ingest_guards = IngestGuards(
         fetch_policy=FetchPolicy.from_settings(settings),
         rate_limiter=RateLimiter(
@@ -115,6 +129,8 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
         max_backlog=settings.max_backlog,
     )
     app.include_router(router)
+    app.include_router(instrumentation.router)
+    pages.install(app)
 
     # Only connection-level errors mean "the database is away": those get 503 and Retry-After.
     # Other database errors are bugs or bad data and must not be disguised as outages.
@@ -142,4 +158,6 @@ def create_app(task_queue: TaskQueue | None = None) -> FastAPI:
         )
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so that it also counts what the body limit refuses.
+    app.add_middleware(instrumentation.RequestMetrics)
     return app

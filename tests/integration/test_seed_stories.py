@@ -124,7 +124,7 @@ def test_metrics_count_every_outcome(service: ServiceClient) -> None:
     ingest_seeds(service, SEEDS)
     service.wait_final([service.post(text="too short")])
 
-    metrics = service.http.get("/metrics").json()
+    metrics = service.http.get("/stats").json()
 
     assert metrics["articles_done"] == 5
     assert metrics["articles_failed"] == 1

@@ -1,0 +1,77 @@
+"""GET /metrics, and the middleware that counts and times every request by its route template."""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.routing import Match
+
+from service import metrics
+from service.api.routes import SessionDep
+from service.stories import queries
+
+# The route label of a request no route matches (a 404): one value, whatever the path was.
+UNMATCHED_ROUTE = "<unmatched>"
+
+router = APIRouter()
+
+
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+)
+def prometheus_metrics(request: Request, session: SessionDep) -> Response:
+    """Prometheus text format: requests, article outcomes, stage latencies from every API and
+    worker process; backlog and queue depth read now. JSON counts are at /stats."""
+    state = metrics.StateCollector(
+        backlog=lambda: queries.backlog(session),
+        queue_depths=request.app.state.queue_depths,
+    )
+    return Response(metrics.exposition(state), media_type=CONTENT_TYPE_LATEST)
+
+
+def route_template(scope: dict[str, Any]) -> str:
+    """The path template of the route that handled (or would handle) the request, such as
+    "/articles/{article_id}": never the raw path, which would make one series per id."""
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    # Answered before routing (a 413 from the body limit): find the route it was meant for.
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            return str(route.path)
+    return UNMATCHED_ROUTE
+
+
+class RequestMetrics:
+    """Pure ASGI middleware (no response buffering): counts and times every HTTP request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        status = 500  # if the app raises before answering, the server answers 500
+
+        async def send_and_note_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            metrics.record_request(
+                scope["method"], route_template(scope), status, perf_counter() - started
+            )
