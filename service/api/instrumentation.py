@@ -6,13 +6,16 @@ from time import perf_counter
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.routing import Match
 
 from service import metrics
 from service.api.routes import SessionDep
 from service.stories import queries
 
+# The classic text format, which every Prometheus (2 and 3) and compatible scraper reads; with
+# our ASCII names it is the same text as prometheus_client's newer 1.0.0 label.
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # The route label of a request no route matches (a 404): one value, whatever the path was.
 UNMATCHED_ROUTE = "<unmatched>"
 
@@ -23,7 +26,7 @@ router = APIRouter()
     "/metrics",
     tags=["ops"],
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}},
 )
 def prometheus_metrics(request: Request, session: SessionDep) -> Response:
     """Prometheus text format: requests, article outcomes, stage latencies from every API and
@@ -32,7 +35,7 @@ def prometheus_metrics(request: Request, session: SessionDep) -> Response:
         backlog=lambda: queries.backlog(session),
         queue_depths=request.app.state.queue_depths,
     )
-    return Response(metrics.exposition(state), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(state), media_type=METRICS_CONTENT_TYPE)
 
 
 def route_template(scope: dict[str, Any]) -> str:
