@@ -54,7 +54,11 @@ def route_template(scope: dict[str, Any]) -> str:
 
 
 class RequestMetrics:
-    """Pure ASGI middleware (no response buffering): counts and times every HTTP request."""
+    """Pure ASGI middleware (no response buffering): counts and times every HTTP request.
+
+    A request is recorded as its last body chunk is handed to the server, before the client can
+    have the whole response: a client that then scrapes /metrics finds its request counted (the
+    request's own clean-up, such as closing its database session, comes after)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -65,16 +69,25 @@ class RequestMetrics:
             return
         started = perf_counter()
         status = 500  # if the app raises before answering, the server answers 500
+        recorded = False
 
-        async def send_and_note_status(message: dict[str, Any]) -> None:
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                metrics.record_request(
+                    scope["method"], route_template(scope), status, perf_counter() - started
+                )
+
+        async def send_and_record(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note_status)
+            await self.app(scope, receive, send_and_record)
         finally:
-            metrics.record_request(
-                scope["method"], route_template(scope), status, perf_counter() - started
-            )
+            record()  # no complete response: an error, or the client went away
