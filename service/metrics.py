@@ -32,7 +32,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import (
     REGISTRY,
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from service.repositories.articles import Backlog
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -218,13 +219,8 @@ class StateCollector(Collector):
             "1 if the backend answered this scrape's state queries, else 0.",
             labels=["backend"],
         )
-        try:
-            backlog = self.backlog()
-        except Exception as error:
-            log.warning("metrics: backlog not read: %s", error)
-            up.add_metric(["postgres"], 0)
-        else:
-            up.add_metric(["postgres"], 1)
+        backlog = _read_state(up, "postgres", self.backlog)
+        if backlog is not None:
             pending = GaugeMetricFamily(
                 "newsdedup_backlog_articles",
                 "Articles accepted but not final, by status (PostgreSQL, read at scrape time).",
@@ -238,23 +234,29 @@ class StateCollector(Collector):
                 "How long the oldest article not yet final has waited since it was accepted.",
                 value=backlog.oldest_age_s,
             )
-        if self.queue_depths is not None:
-            try:
-                depths = self.queue_depths()
-            except Exception as error:
-                log.warning("metrics: queue depths not read: %s", error)
-                up.add_metric(["redis"], 0)
-            else:
-                up.add_metric(["redis"], 1)
-                queued = GaugeMetricFamily(
-                    "newsdedup_queue_messages",
-                    "Messages waiting in each Celery queue (Redis, read at scrape time).",
-                    labels=["queue"],
-                )
-                for queue, depth in sorted(depths.items()):
-                    queued.add_metric([queue], depth)
-                yield queued
+        depths = None if self.queue_depths is None else _read_state(up, "redis", self.queue_depths)
+        if depths is not None:
+            queued = GaugeMetricFamily(
+                "newsdedup_queue_messages",
+                "Messages waiting in each Celery queue (Redis, read at scrape time).",
+                labels=["queue"],
+            )
+            for queue, depth in sorted(depths.items()):
+                queued.add_metric([queue], depth)
+            yield queued
         yield up
+
+
+def _read_state(up: GaugeMetricFamily, backend: str, read: Callable[[], T]) -> T | None:
+    """What `read` returns, with the backend marked up; None, marked down, if it raised."""
+    try:
+        value = read()
+    except Exception as error:
+        log.warning("metrics: %s state not read: %s", backend, error)
+        up.add_metric([backend], 0)
+        return None
+    up.add_metric([backend], 1)
+    return value
 
 
 def exposition(state: Collector) -> bytes:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
@@ -48,6 +48,7 @@ PAGE_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 
 
 class PageError(Exception):
@@ -133,11 +134,22 @@ def render_page(template: str, *, status: int = 200, **context: Any) -> HTMLResp
 # --- input ---------------------------------------------------------------------------------
 
 
+def _no_such(what: str, value: str) -> PageError:
+    return PageError(404, f"No such {what}", f"There is no {what} “{value[:40]}”.")
+
+
 def parse_id(value: str, *, what: str) -> int:
     """A story or article id from the path; anything else names nothing (404)."""
     if value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ROW_ID:
         return int(value)
-    raise PageError(404, f"No such {what}", f"There is no {what} “{value[:40]}”.")
+    raise _no_such(what, value)
+
+
+def found(thing: T | None, *, what: str, value: str) -> T:
+    """The thing an id named, or a 404 page."""
+    if thing is None:
+        raise _no_such(what, value)
+    return thing
 
 
 def _whole_number(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
@@ -225,17 +237,13 @@ def stories_page(request: Request, session: SessionDep) -> HTMLResponse:
 @router.get("/story/{story_id}", response_class=HTMLResponse)
 def story_page(story_id: str, session: SessionDep) -> HTMLResponse:
     story = queries.get_story_detail(session, parse_id(story_id, what="story"))
-    if story is None:
-        raise PageError(404, "No such story", f"There is no story {story_id}.")
-    return render_page("story.html", story=story)
+    return render_page("story.html", story=found(story, what="story", value=story_id))
 
 
 @router.get("/article/{article_id}", response_class=HTMLResponse)
 def article_page(article_id: str, session: SessionDep) -> HTMLResponse:
     article = queries.get_article_detail(session, parse_id(article_id, what="article"))
-    if article is None:
-        raise PageError(404, "No such article", f"There is no article {article_id}.")
-    return render_page("article.html", article=article)
+    return render_page("article.html", article=found(article, what="article", value=article_id))
 
 
 @router.get("/compare/{a_id}/{b_id}", response_class=HTMLResponse)

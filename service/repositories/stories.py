@@ -183,13 +183,14 @@ def story_summaries(
     `search` those with an article whose title or URL contains it. Both filters probe a story's
     members through the story_id index; the search is a scan of those members, not an index."""
     rows = session.execute(
-        text(
+        text(  # the columns in StorySummary's order
             "SELECT s.id, s.size, s.canonical_article_id, c.title, c.url, m.outlets, "
             "m.languages, m.articles, m.first_seen, m.last_seen "
             "FROM stories s LEFT JOIN articles c ON c.id = s.canonical_article_id "
             "CROSS JOIN LATERAL ("
-            f"  SELECT array_remove(array_agg(DISTINCT {OUTLET_SQL}), NULL) AS outlets, "
-            "  array_remove(array_agg(DISTINCT a.language), NULL) AS languages, "
+            f"  SELECT array_remove(array_agg(DISTINCT {OUTLET_SQL} ORDER BY {OUTLET_SQL}), NULL) "
+            "  AS outlets, array_remove(array_agg(DISTINCT a.language ORDER BY a.language), NULL) "
+            "  AS languages, "
             "  count(*) AS articles, "
             "  min(coalesce(a.published_at, a.created_at)) AS first_seen, "
             "  max(coalesce(a.published_at, a.created_at)) AS last_seen "
@@ -213,18 +214,4 @@ def story_summaries(
             "limit": limit,
         },
     ).all()
-    return [
-        StorySummary(
-            id=r.id,
-            size=r.size,
-            canonical_article_id=r.canonical_article_id,
-            title=r.title,
-            url=r.url,
-            outlets=sorted(r.outlets, key=str.casefold),
-            languages=sorted(r.languages),
-            articles=int(r.articles),
-            first_seen=r.first_seen,
-            last_seen=r.last_seen,
-        )
-        for r in rows
-    ]
+    return [StorySummary(*r) for r in rows]
