@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from starlette.routing import Match
 
 from service import metrics
 from service.api.routes import SessionDep
@@ -16,7 +15,7 @@ from service.stories import queries
 # The classic text format, which every Prometheus (2 and 3) and compatible scraper reads; with
 # our ASCII names it is the same text as prometheus_client's newer 1.0.0 label.
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
-# The route label of a request no route matches (a 404): one value, whatever the path was.
+# The route label of a request no route handled: one value, whatever the path was.
 UNMATCHED_ROUTE = "<unmatched>"
 
 router = APIRouter()
@@ -39,17 +38,18 @@ def prometheus_metrics(request: Request, session: SessionDep) -> Response:
 
 
 def route_template(scope: dict[str, Any]) -> str:
-    """The path template of the route that handled (or would handle) the request, such as
-    "/articles/{article_id}": never the raw path, which would make one series per id."""
+    """The path template of the route that handled the request, such as
+    "/articles/{article_id}": never the raw path, which would make one series per id. A request
+    no route handled (a 404, a body refused before routing) is UNMATCHED_ROUTE."""
     path = getattr(scope.get("route"), "path", None)
     if isinstance(path, str):
         return path
-    # Answered before routing (a 413 from the body limit): find the route it was meant for.
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            return str(route.path)
+    # A mounted app (the stylesheet's StaticFiles) leaves no route in the scope; the Mount that
+    # handed it the request extended root_path by its prefix.
+    root_path = str(scope.get("root_path", ""))
+    app_root_path = str(scope.get("app_root_path", root_path))
+    if root_path != app_root_path and root_path.startswith(app_root_path):
+        return root_path[len(app_root_path) :] + "/{path}"
     return UNMATCHED_ROUTE
 
 

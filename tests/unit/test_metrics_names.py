@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.metrics import MetricWrapperBase
@@ -97,8 +100,11 @@ class RefuseEverything:
         await response(scope, receive, send)
 
 
-def _app(*, refuse: bool = False) -> FastAPI:
+def _app(tmp_path: Path | None = None, *, refuse: bool = False) -> FastAPI:
     app = FastAPI()
+    if tmp_path is not None:
+        (tmp_path / "style.css").write_text("body {}")
+        app.mount("/static", StaticFiles(directory=tmp_path), name="static")
 
     @app.get("/things/{thing_id}")
     def thing(thing_id: int) -> dict[str, int]:
@@ -129,10 +135,22 @@ def test_requests_are_labelled_by_route_template_never_by_raw_path() -> None:
     assert not any(char.isdigit() for route in routes for char in route), routes
 
 
-def test_a_request_answered_before_routing_gets_its_route_template() -> None:
+def test_a_request_answered_before_routing_is_counted_without_its_path() -> None:
     client = TestClient(_app(refuse=True))
-    before = _requests("/things/{thing_id}", "413")
+    before = _requests(UNMATCHED_ROUTE, "413")
 
     assert client.get("/things/7").status_code == 413
+    assert client.get("/things/7").json() == {"detail": "too large"}  # the answer is intact
 
-    assert _requests("/things/{thing_id}", "413") == before + 1
+    assert _requests(UNMATCHED_ROUTE, "413") == before + 2
+
+
+def test_files_of_a_mount_are_counted_by_its_prefix(tmp_path: Path) -> None:
+    client = TestClient(_app(tmp_path))
+    before = _requests("/static/{path}", "200")
+
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/static/missing.css").status_code == 404
+
+    assert _requests("/static/{path}", "200") == before + 1
+    assert _requests("/static/{path}", "404") >= 1
