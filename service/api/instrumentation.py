@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from time import perf_counter
 from typing import Any
 
@@ -11,6 +12,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from service import metrics
 from service.api.routes import SessionDep
 from service.stories import queries
+
+log = logging.getLogger(__name__)
 
 # The classic text format, which every Prometheus (2 and 3) and compatible scraper reads; with
 # our ASCII names it is the same text as prometheus_client's newer 1.0.0 label.
@@ -73,11 +76,15 @@ class RequestMetrics:
 
         def record() -> None:
             nonlocal recorded
-            if not recorded:
-                recorded = True
+            if recorded:
+                return
+            recorded = True
+            try:
                 metrics.record_request(
                     scope["method"], route_template(scope), status, perf_counter() - started
                 )
+            except Exception:  # counting must never cost the client its answer
+                log.exception("request not counted")
 
         async def send_and_record(message: dict[str, Any]) -> None:
             nonlocal status
