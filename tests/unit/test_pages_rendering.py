@@ -9,6 +9,7 @@ import pytest
 
 from service.api import pages
 from service.api.pages import PageError, StoryListing, parse_id, render_page
+from service.repositories.stories import like_pattern
 from service.stories import explain
 from service.stories.compare import Comparison
 from service.stories.passages import shared_passages
@@ -201,3 +202,8 @@ def test_delays_read_as_a_person_says_them() -> None:
     assert pages.delay(timedelta(minutes=35)) == "+35 min"
     assert pages.delay(timedelta(hours=4, minutes=12)) == "+4 h 12 min"
     assert pages.delay(timedelta(days=2, hours=4, minutes=1)) == "+2 d 4 h"
+
+
+def test_search_takes_wildcards_literally() -> None:
+    assert like_pattern("Poutine") == "%Poutine%"
+    assert like_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
