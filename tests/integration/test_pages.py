@@ -123,7 +123,11 @@ def test_a_reader_follows_the_rewrite_from_the_stories_to_its_evidence(
         expect(pair_row.locator("td.num")).to_have_text("2")
         screenshot(page, "stories")
 
-        # The story: canonical first, then the rewrite, and why they are one.
+        # The story: canonical first (000, the earlier publication), then the other; whichever
+        # a worker finished first started the story, and the other joined it as a rewrite.
+        started, joined = ("000", "002")
+        if service.article(ids["000"])["match"] == "rewrite":
+            started, joined = joined, started
         page.get_by_role("link", name=TITLES["000"], exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLES["000"])
         variants = page.locator("table.variants tbody tr")
@@ -131,9 +135,14 @@ def test_a_reader_follows_the_rewrite_from_the_stories_to_its_evidence(
         expect(variants.nth(0)).to_contain_text(TITLES["000"])
         expect(variants.nth(0)).to_contain_text("canonical")
         expect(variants.nth(1)).to_contain_text(TITLES["002"])
-        expect(variants.nth(1)).to_contain_text("rewrite")
         expect(variants.nth(1)).to_contain_text("News-Front")
+        joined_row = page.locator("table.variants tbody tr", has_text=TITLES[joined])
+        expect(joined_row).to_contain_text("rewrite")
+        expect(joined_row).to_contain_text("both cite kommersant")
         evidence = page.locator("section.evidence")
+        expect(evidence).to_contain_text(
+            f"Article {ids[joined]} joined as a rewrite of article {ids[started]}"
+        )
         expect(evidence).to_contain_text(
             re.compile(r"Original reporter cited by both\s*kommersant", re.IGNORECASE)
         )
@@ -142,15 +151,15 @@ def test_a_reader_follows_the_rewrite_from_the_stories_to_its_evidence(
         screenshot(page, "story")
 
         # Side by side: the verdict, the cited outlet, the shared passages highlighted.
-        page.get_by_role("link", name=f"Compare with article {ids['000']}").click()
+        joined_row.get_by_role("link", name=f"Compare with article {ids[started]}").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(
-            f"Article {ids['000']} and article {ids['002']}"
+            f"Article {ids[started]} and article {ids[joined]}"
         )
-        expect(page.locator(".side-by-side h2").nth(0)).to_have_text(TITLES["000"])
-        expect(page.locator(".side-by-side h2").nth(1)).to_have_text(TITLES["002"])
+        columns = page.locator(".side-by-side h2")
+        expect(columns).to_have_text([TITLES[started], TITLES[joined]])
         verdict = page.locator("p.verdict")
         expect(verdict).to_contain_text("One story")
-        expect(verdict).to_contain_text(f"Article {ids['002']} joined as a rewrite")
+        expect(verdict).to_contain_text(f"Article {ids[joined]} joined as a rewrite")
         expect(page.locator("dl.evidence")).to_contain_text(
             re.compile(r"Original reporter cited by both\s*kommersant", re.IGNORECASE)
         )
@@ -158,7 +167,7 @@ def test_a_reader_follows_the_rewrite_from_the_stories_to_its_evidence(
         screenshot(page, "compare")
 
         # One article: its status, where it came from, its cleaned text.
-        page.locator(".side-by-side h2").nth(1).get_by_role("link").click()
+        columns.filter(has_text=TITLES["002"]).get_by_role("link").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(TITLES["002"])
         expect(page.locator("p.status")).to_have_text("done")
         expect(page.locator("dl.metadata")).to_contain_text("News-Front")
