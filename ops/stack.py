@@ -21,6 +21,7 @@ import psycopg
 from ops import REPO_ROOT
 from ops.migrations import migrate
 from service.db import normalise_database_url
+from service.metrics import MULTIPROC_DIR_ENV
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,17 @@ def service_environment(
     return env
 
 
+def fresh_metrics_dir(data_dir: Path) -> Path:
+    """The directory where the API and every worker process keep their Prometheus values
+    (multiprocess mode, see service.metrics), emptied: values left by processes of an earlier
+    run would otherwise be added to this run's."""
+    directory = data_dir.resolve() / "prometheus"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    return directory
+
+
 @dataclass
 class RunningStack:
     processes: list[subprocess.Popen[bytes]]
@@ -174,6 +186,7 @@ def start_processes(
     """Start the API and a worker; their output goes to `log_path` if given, else ours."""
     env = service_environment(database_url, redis_url, extra_env)
     data_dir.mkdir(parents=True, exist_ok=True)
+    env[MULTIPROC_DIR_ENV] = str(fresh_metrics_dir(data_dir))
     output = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 (children own it)
     worker = subprocess.Popen(
         worker_command(workers, beat=True, schedule_file=data_dir / "celerybeat-schedule"),

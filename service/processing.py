@@ -3,7 +3,8 @@
 Each step takes an article id and a session factory, is idempotent (a redelivered message finds
 the article already done and does nothing) and records every failure on the article with its
 reason: nothing is dropped silently. Processing is five named steps, claim -> extract -> gate ->
-assign -> learn; every outcome is logged here and counted from PostgreSQL at /metrics.
+assign -> learn; every outcome is logged and counted here (service.metrics, at /metrics), and
+counted from PostgreSQL at /stats.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from service.extraction import (
     stopwords,
 )
 from service.fetching import FetchError, FetchPolicy, fetch_page
+from service.metrics import Stage, record_done, record_failed, stage_timer
 from service.models import ContentKind, MatchKind
 from service.repositories import articles, sources
 from service.repositories.articles import FINAL_STATUSES, ArticleContent, NotClaimed
@@ -63,6 +65,7 @@ def _fail(session: Session, article_id: int, reason: str) -> StepResult:
     articles.mark_failed(session, article_id, reason)
     session.commit()
     log.info("article %s failed: %s", article_id, reason)
+    record_failed(reason)
     return StepResult(StepOutcome.FAILED, reason)
 
 
@@ -84,7 +87,8 @@ def fetch_article(
 
     # The network call runs outside any transaction: a slow server must not hold a connection.
     try:
-        page = fetch_page(claim.url, policy=policy)
+        with stage_timer(Stage.FETCH):
+            page = fetch_page(claim.url, policy=policy)
     except FetchError as error:
         with session_factory() as session:
             return _fail(session, article_id, f"fetch failed: {error.reason}")
@@ -111,7 +115,8 @@ def process_article(
 
         source = source_key(article)
         try:
-            extracted = extract(article, known_boilerplate=_learned_lines(session, source))
+            with stage_timer(Stage.EXTRACT):
+                extracted = extract(article, known_boilerplate=_learned_lines(session, source))
         except Exception as error:  # hostile HTML must end as a reason, not a crash loop
             return _fail(session, article_id, f"extraction failed: {_describe(error, article_id)}")
         reason = gate(extracted)
@@ -124,14 +129,17 @@ def process_article(
             session.rollback()
             return StepResult(StepOutcome.SKIPPED, "already final")
 
-        assignment = assign_story(
-            article_id,
-            prepare(article, extracted),
-            settings=MatchSettings.from_settings(settings),
-            session=session,
-        )
+        processed = prepare(article, extracted)
+        with stage_timer(Stage.ASSIGN):
+            assignment = assign_story(
+                article_id,
+                processed,
+                settings=MatchSettings.from_settings(settings),
+                session=session,
+            )
         learn(session, source, extracted, assignment)
         session.commit()
+    record_done(assignment.match_kind.value)
     log.info(
         "article %s -> story %s (%s, similarity %s)",
         article_id,
@@ -245,7 +253,10 @@ def claim_stale_articles(
     """Articles queued or processing for too long: their message was lost (broker restart,
     worker killed before acking). An article that keeps failing without a recorded reason (a
     worker dying on it every time) is given up after MAX_ATTEMPTS, and says so."""
-    articles.give_up_on_stuck(session, older_than_s=older_than_s, max_attempts=MAX_ATTEMPTS)
+    gave_up = articles.give_up_on_stuck(
+        session, older_than_s=older_than_s, max_attempts=MAX_ATTEMPTS
+    )
+    record_failed("gave up", gave_up)
     return [
         PendingArticle(article_id, needs_fetch)
         for article_id, needs_fetch in articles.claim_stale(

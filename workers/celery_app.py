@@ -3,9 +3,15 @@ broker's visibility timeout. Results are not stored: PostgreSQL holds every arti
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import redis
 from celery import Celery, signals
 from kombu.entity import Queue
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 
+from service import metrics
 from service.extraction import warm_up
 from service.redis_client import broker_url
 from service.settings import BROKER_VISIBILITY_TIMEOUT_S, get_settings
@@ -71,3 +77,37 @@ def warm_up_extraction(**_: object) -> None:
     """Runs in the main worker process before the pool forks: children inherit a warm
     extractor instead of each paying ~0.4 s on its first page."""
     warm_up()
+
+
+@signals.task_retry.connect
+def count_retry(sender: Any = None, **_: object) -> None:
+    metrics.TASK_RETRIES.labels(getattr(sender, "name", None) or "unknown").inc()
+
+
+@signals.worker_process_shutdown.connect
+def forget_pool_process(pid: int | None = None, **_: object) -> None:
+    """A pool process is exiting: its live gauges leave /metrics' sums (its counts stay)."""
+    metrics.mark_process_dead(pid or os.getpid())
+
+
+@signals.worker_shutdown.connect
+def forget_main_process(**_: object) -> None:
+    metrics.mark_process_dead(os.getpid())
+
+
+def _queue_keys(queue: str) -> list[str]:
+    """The Redis lists that hold a queue's messages, named as kombu's Redis transport names them
+    (Channel._q_for_pri): the queue's name, and one list per priority step above 0."""
+    return [queue if step == 0 else f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS]
+
+
+def queue_depths(client: redis.Redis[bytes]) -> dict[str, int]:
+    """Messages waiting in each queue (not those a worker holds unacknowledged), for /metrics."""
+    with client.pipeline(transaction=False) as pipe:
+        for queue in (FETCH_QUEUE, PROCESS_QUEUE):
+            for key in _queue_keys(queue):
+                pipe.llen(key)
+        lengths = iter(pipe.execute())
+    return {
+        queue: sum(next(lengths) for _ in PRIORITY_STEPS) for queue in (FETCH_QUEUE, PROCESS_QUEUE)
+    }

@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
+from service import metrics
+from service.api import instrumentation, pages
 from service.api.routes import router
 from service.fetching import FetchPolicy
 from service.ingest import BacklogCounter, IngestGuards, RateLimiter, TaskQueue, TooBusy
@@ -91,9 +93,17 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(*, task_queue: TaskQueue) -> FastAPI:
-    """The API, sending accepted work to `task_queue` (Celery in production: ops/asgi.py)."""
+def create_app(
+    *, task_queue: TaskQueue, queue_depths: Callable[[], dict[str, int]] | None = None
+) -> FastAPI:
+    """The API, sending accepted work to `task_queue` (Celery in production: ops/asgi.py);
+    `queue_depths`, read at each scrape of /metrics, says how many messages wait per queue."""
     settings = get_settings()
+    if not metrics.multiprocess_dir():
+        log.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: /metrics counts this API process only, "
+            "not the workers"
+        )
     app = FastAPI(
         title="newsdedup",
         version="0.1.0",
@@ -102,6 +112,7 @@ def create_app(*, task_queue: TaskQueue) -> FastAPI:
         ),
     )
     app.state.task_queue = task_queue
+    app.state.queue_depths = queue_depths
     app.state.ingest_guards = IngestGuards(
         fetch_policy=FetchPolicy.from_settings(settings),
         rate_limiter=RateLimiter(
@@ -111,6 +122,8 @@ def create_app(*, task_queue: TaskQueue) -> FastAPI:
         max_backlog=settings.max_backlog,
     )
     app.include_router(router)
+    app.include_router(instrumentation.router)
+    pages.install(app)
 
     # Only connection-level errors mean "the database is away": those get 503 and Retry-After.
     # Other database errors are bugs or bad data and must not be disguised as outages.
@@ -138,4 +151,6 @@ def create_app(*, task_queue: TaskQueue) -> FastAPI:
         )
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost, so that it also counts what the body limit refuses.
+    app.add_middleware(instrumentation.RequestMetrics)
     return app

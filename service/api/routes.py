@@ -256,7 +256,8 @@ def healthz(response: Response, session: SessionDep, settings: SettingsDep) -> d
     return checks
 
 
-@router.get("/metrics", tags=["ops"])
-def metrics(session: SessionDep) -> dict[str, int]:
-    """Counts of every article outcome: by status, by match kind, failures by reason."""
+@router.get("/stats", tags=["ops"])
+def stats(session: SessionDep) -> dict[str, int]:
+    """Counts of every article outcome, from PostgreSQL: by status, by match kind, failures by
+    reason. Prometheus metrics are at /metrics."""
     return queries.outcome_counts(session)

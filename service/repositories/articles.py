@@ -48,6 +48,26 @@ def count_pending(session: Session) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """Articles accepted but not final."""
+
+    by_status: dict[str, int]  # queued, processing
+    oldest_age_s: float  # how long the oldest of them has waited since accepted; 0 if none
+
+
+def pending_by_status(session: Session) -> Backlog:
+    rows = session.execute(
+        text(
+            "SELECT status, count(*), EXTRACT(EPOCH FROM now() - min(created_at)) "
+            "FROM articles WHERE status IN ('queued', 'processing') GROUP BY status"
+        )
+    ).all()
+    return Backlog(
+        {str(r[0]): int(r[1]) for r in rows}, max((float(r[2]) for r in rows), default=0.0)
+    )
+
+
 def find_request(session: Session, key: str) -> tuple[bytes, list[int]] | None:
     """(hash of the request body, article ids) a request with this Idempotency-Key created."""
     row = session.execute(
@@ -305,3 +325,70 @@ def requeue_all_for_reindex(session: Session) -> list[int]:
 
 def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
+
+
+# SQL for an article's outlet: the source it was posted with, else its URL's host without "www."
+# (userinfo skipped). Seed-like posts of bare text have neither: NULL, an unknown outlet. The
+# colons of the non-capturing groups are escaped ("\\:") so that text() does not take them for
+# bind parameters.
+OUTLET_SQL = (
+    "coalesce(nullif(btrim(a.source), ''), substring(a.url from "
+    "'^[A-Za-z][A-Za-z0-9+.-]*://(?\\:[^/?#@]*@)?(?\\:www\\.)?([^/:?#]+)'))"
+)
+_SUMMARY_COLUMNS = (
+    f"a.id, a.title, a.url, {OUTLET_SQL}, a.language, a.published_at, a.created_at, "
+    "a.story_id, a.match_kind, a.similarity, a.matched_article_id, a.match_evidence"
+)
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """An article as a story lists it: where it came from, when, and how it matched."""
+
+    id: int
+    title: str | None
+    url: str | None
+    outlet: str | None
+    language: str | None
+    published_at: datetime | None
+    received_at: datetime
+    story_id: int | None
+    match_kind: str | None
+    # The score it matched with, against matched_article_id (None for a story's first article).
+    similarity: float | None
+    matched_article_id: int | None
+    # Why it joined its story or started one, as decided (service.dedup.assign).
+    evidence: dict[str, Any] | None
+
+    @property
+    def date(self) -> datetime:
+        """When it appeared: its publication date where known, else when it was received."""
+        return self.published_at or self.received_at
+
+
+@dataclass(frozen=True)
+class ArticleDetail(ArticleSummary):
+    status: str
+    error: str | None
+    text: str | None
+    processed_at: datetime | None
+
+
+def story_articles(session: Session, story_id: int) -> list[ArticleSummary]:
+    """A story's members in arrival order, without their texts."""
+    rows = session.execute(
+        text(f"SELECT {_SUMMARY_COLUMNS} FROM articles a WHERE a.story_id = :story ORDER BY a.id"),
+        {"story": story_id},
+    ).all()
+    return [ArticleSummary(*row) for row in rows]
+
+
+def article_detail(session: Session, article_id: int) -> ArticleDetail | None:
+    row = session.execute(
+        text(
+            f"SELECT {_SUMMARY_COLUMNS}, a.status, a.error, a.text, a.processed_at "
+            "FROM articles a WHERE a.id = :id"
+        ),
+        {"id": article_id},
+    ).first()
+    return ArticleDetail(*row) if row else None

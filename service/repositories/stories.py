@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.models import Article, Story
+from service.repositories.articles import OUTLET_SQL
 
 
 def create_story(session: Session, *, canonical_article_id: int) -> int:
@@ -142,3 +143,75 @@ def outcome_counts(session: Session) -> dict[str, int]:
             counts[prefix + str(key).replace(" ", "_")] = int(value)
     counts["stories"] = count_stories(session)
     return counts
+
+
+# --- the read side for people: stories with their outlets, languages and dates ----------------
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    id: int
+    size: int
+    canonical_article_id: int | None
+    title: str | None  # the canonical article's
+    url: str | None  # the canonical article's
+    outlets: list[str]
+    languages: list[str]
+    articles: int  # members, exact re-posts included
+    # Publication dates where known, else when received (ArticleSummary.date).
+    first_seen: datetime | None
+    last_seen: datetime | None
+
+
+def like_pattern(search: str) -> str:
+    """An ILIKE pattern matching `search` anywhere, its own % and _ taken literally."""
+    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def story_summaries(
+    session: Session,
+    *,
+    min_size: int,
+    source: str | None,
+    search: str | None,
+    limit: int,
+    before_id: int | None,
+) -> list[StorySummary]:
+    """Newest first, keyset-paged on the story id (`before_id`), so pages stay correct while new
+    stories arrive. `source` keeps stories with an article from that outlet (case-insensitive),
+    `search` those with an article whose title or URL contains it. Both filters probe a story's
+    members through the story_id index; the search is a scan of those members, not an index."""
+    rows = session.execute(
+        text(  # the columns in StorySummary's order
+            "SELECT s.id, s.size, s.canonical_article_id, c.title, c.url, m.outlets, "
+            "m.languages, m.articles, m.first_seen, m.last_seen "
+            "FROM stories s LEFT JOIN articles c ON c.id = s.canonical_article_id "
+            "CROSS JOIN LATERAL ("
+            f"  SELECT array_remove(array_agg(DISTINCT {OUTLET_SQL} ORDER BY {OUTLET_SQL}), NULL) "
+            "  AS outlets, array_remove(array_agg(DISTINCT a.language ORDER BY a.language), NULL) "
+            "  AS languages, "
+            "  count(*) AS articles, "
+            "  min(coalesce(a.published_at, a.created_at)) AS first_seen, "
+            "  max(coalesce(a.published_at, a.created_at)) AS last_seen "
+            "  FROM articles a WHERE a.story_id = s.id"
+            ") m "
+            "WHERE s.size >= :min_size "
+            "AND (CAST(:before AS bigint) IS NULL OR s.id < :before) "
+            "AND (CAST(:source AS text) IS NULL OR EXISTS ("
+            f"  SELECT 1 FROM articles a WHERE a.story_id = s.id "
+            f"  AND lower({OUTLET_SQL}) = lower(:source))) "
+            "AND (CAST(:pattern AS text) IS NULL OR EXISTS ("
+            "  SELECT 1 FROM articles a WHERE a.story_id = s.id "
+            "  AND (a.title ILIKE :pattern OR a.url ILIKE :pattern))) "
+            "ORDER BY s.id DESC LIMIT :limit"
+        ),
+        {
+            "min_size": min_size,
+            "before": before_id,
+            "source": source,
+            "pattern": like_pattern(search) if search else None,
+            "limit": limit,
+        },
+    ).all()
+    return [StorySummary(*r) for r in rows]

@@ -1,0 +1,157 @@
+"""Metric names follow Prometheus' conventions and every label value comes from a bounded set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+from starlette.types import Receive, Scope, Send
+
+from service import metrics
+from service.api.instrumentation import UNMATCHED_ROUTE, RequestMetrics
+
+# Labels whose values are unbounded: one series per article, URL or host would be a leak.
+UNBOUNDED_LABELS = {"url", "host", "path", "article_id", "story_id", "id", "source", "error"}
+
+
+def all_metrics() -> list[MetricWrapperBase]:
+    return [m for m in vars(metrics).values() if isinstance(m, MetricWrapperBase)]
+
+
+def test_every_metric_is_named_by_the_conventions() -> None:
+    found = all_metrics()
+    assert len(found) >= 6
+    for metric in found:
+        name = metric._name
+        assert name.startswith("newsdedup_"), name
+        assert metric._documentation, f"{name} has no help text"
+        assert not UNBOUNDED_LABELS & set(metric._labelnames), (name, metric._labelnames)
+        if isinstance(metric, Counter):
+            # prometheus_client keeps the base name and exposes it with _total.
+            assert f"{name}_total" in REGISTRY._names_to_collectors, name
+        if isinstance(metric, Histogram):
+            assert name.endswith("_seconds"), f"{name}: a latency is in seconds, the base unit"
+
+
+def test_failure_reasons_map_to_their_kind() -> None:
+    assert metrics.failure_kind("not an article: cookie or consent wall") == "not_an_article"
+    assert (
+        metrics.failure_kind("fetch failed: url refused: private address 10.0.0.1")
+        == "fetch_failed"
+    )
+    assert metrics.failure_kind("extraction failed: input is empty or not HTML") == (
+        "extraction_failed"
+    )
+    assert metrics.failure_kind("no article text found") == "no_text"
+    assert metrics.failure_kind("nothing to process: no url, text or html") == "nothing_to_process"
+    assert metrics.failure_kind("gave up after 5 attempts: processing never finished") == (
+        "gave_up"
+    )
+    assert metrics.failure_kind("Not An Article : paywall") == "not_an_article"
+
+
+def test_any_other_reason_is_one_bounded_value() -> None:
+    hostile = [
+        "https://evil.example/a?b=c: refused",
+        "host 203.0.113.7 said no",
+        "",
+        None,
+        "x" * 10_000,
+        "fetch failed",  # no colon: still its kind
+    ]
+    kinds = {metrics.failure_kind(reason) for reason in hostile}
+    assert kinds == {"other", "fetch_failed"}
+
+
+def _failed_label_values() -> set[str]:
+    family = next(f for f in REGISTRY.collect() if f.name == "newsdedup_articles_failed")
+    return {s.labels["reason"] for s in family.samples}
+
+
+def test_recorded_failures_never_add_a_label_value() -> None:
+    before = _failed_label_values()
+    for n in range(50):
+        metrics.record_failed(f"fetch failed: http {400 + n} from host{n}.example")
+        metrics.record_failed(f"weird {n}: {n}")
+
+    assert _failed_label_values() == before
+    assert before == {*metrics.FAILURE_KINDS.values(), metrics.OTHER}
+
+
+def _requests(route: str, status: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "newsdedup_http_requests_total", {"method": "GET", "route": route, "status": status}
+    )
+    return value or 0.0
+
+
+class RefuseEverything:
+    """An inner middleware that answers before routing, as the body-size limit does."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": "too large"}, status_code=413)
+        await response(scope, receive, send)
+
+
+def _app(tmp_path: Path | None = None, *, refuse: bool = False) -> FastAPI:
+    app = FastAPI()
+    if tmp_path is not None:
+        (tmp_path / "style.css").write_text("body {}")
+        app.mount("/static", StaticFiles(directory=tmp_path), name="static")
+
+    @app.get("/things/{thing_id}")
+    def thing(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    if refuse:
+        app.add_middleware(RefuseEverything)
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def test_requests_are_labelled_by_route_template_never_by_raw_path() -> None:
+    client = TestClient(_app())
+    before = _requests("/things/{thing_id}", "200")
+
+    for thing_id in (1, 2, 345):
+        assert client.get(f"/things/{thing_id}").status_code == 200
+    assert client.get("/no/such/page/42").status_code == 404
+
+    assert _requests("/things/{thing_id}", "200") == before + 3
+    assert _requests(UNMATCHED_ROUTE, "404") >= 1
+    routes = {
+        s.labels["route"]
+        for f in REGISTRY.collect()
+        if f.name == "newsdedup_http_requests"
+        for s in f.samples
+    }
+    assert not any(char.isdigit() for route in routes for char in route), routes
+
+
+def test_a_request_answered_before_routing_is_counted_without_its_path() -> None:
+    client = TestClient(_app(refuse=True))
+    before = _requests(UNMATCHED_ROUTE, "413")
+
+    assert client.get("/things/7").status_code == 413
+    assert client.get("/things/7").json() == {"detail": "too large"}  # the answer is intact
+
+    assert _requests(UNMATCHED_ROUTE, "413") == before + 2
+
+
+def test_files_of_a_mount_are_counted_by_its_prefix(tmp_path: Path) -> None:
+    client = TestClient(_app(tmp_path))
+    before = _requests("/static/{path}", "200")
+
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/static/missing.css").status_code == 404
+
+    assert _requests("/static/{path}", "200") == before + 1
+    assert _requests("/static/{path}", "404") >= 1
