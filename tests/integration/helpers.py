@@ -4,11 +4,10 @@ server, and the one way the tests wait for something."""
 from __future__ import annotations
 
 import random
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from celery import Celery
 from sqlalchemy.engine import make_url
 
 from service.redis_client import broker_url, redis_client
+from tests.local_http import local_server, send_fixed, serving
 from tests.waiting import poll_until
 
 FINAL_STATUSES = ("done", "failed")
@@ -178,27 +178,21 @@ class PageServer:
                 if callable(route):
                     route(self)
                     return
-                status, content_type, body = route
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_fixed(self, *route)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = local_server(Handler)
+        self._serving = serving(self.server)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> PageServer:
-        self.thread.start()
+        self._serving.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serving.__exit__(None, None, None)

@@ -25,6 +25,7 @@ from service.fetching import (
     fetch_page,
 )
 from tests.fetch_policies import DEFAULT_POLICY, local_policy
+from tests.local_http import serving
 from tests.waiting import poll_until
 
 # Small cap so that "too large" bodies stay small and fast to serve.
@@ -218,12 +219,8 @@ ROUTES: dict[str, Callable[[PageHandler, dict[str, list[str]]], None]] = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PageServer]:
-    page_server = PageServer()
-    thread = threading.Thread(target=page_server.serve_forever, daemon=True)
-    thread.start()
-    yield page_server
-    page_server.shutdown()
-    page_server.server_close()
+    with serving(PageServer()) as page_server:
+        yield page_server
 
 
 # ---------------------------------------------------------------- refused targets (no server)

@@ -2,9 +2,8 @@
 it reports on failure; against a real HTTP server on 127.0.0.1."""
 
 import gzip
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,6 +15,7 @@ from service.fetching import (
     fetch_page,
 )
 from tests.fetch_policies import local_policy
+from tests.local_http import local_server, send_fixed, serving
 
 LOCAL = local_policy(max_bytes=10_000)
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -43,23 +43,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, content_type, body, headers = RESPONSES[self.path]
         ACCEPT_HEADERS.append(self.headers.get("Accept", ""))
-        self.send_response(status)
-        if content_type is not None:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        send_fixed(self, status, content_type, body, headers)
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(local_server(_Handler)) as server:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     server.server_close()
 
 

@@ -2,9 +2,8 @@
 fetched through the safe client from a real server on 127.0.0.1, one host name per case."""
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -23,6 +22,7 @@ from service.fetching.robots import (
     robots_url,
 )
 from tests.fetch_policies import local_policy
+from tests.local_http import local_server, send_fixed, serving
 
 TOKEN = product_token("newsdedup/0.1 (+https://github.com/newsdedup/newsdedup)")
 LOCAL = local_policy()
@@ -70,22 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, content_type, body, headers = 302, "text/plain", b"", {"Location": target}
         else:
             status, content_type, body, headers = ROBOTS[host]
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        send_fixed(self, status, content_type, body, headers)
 
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield int(server.server_address[1])
-    server.shutdown()
+    with serving(local_server(_Handler)) as server:
+        yield int(server.server_address[1])
     server.server_close()
 
 

@@ -1,6 +1,5 @@
 """Feeds: RSS 0.91/2.0, RDF and Atom read from bytes; detection; malformed feeds; entity bombs."""
 
-import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from service.sources import (
     parse_document,
 )
 from service.sources.feeds import parse_feed
+from tests.measure import peak_traced_bytes
 
 RSS2 = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -238,19 +238,6 @@ def _quadratic_blowup(references: int, entity_bytes: int) -> bytes:
     )
 
 
-def _peak_traced_bytes(body: bytes) -> tuple[int, Exception | None]:
-    tracemalloc.start()
-    error: Exception | None = None
-    try:
-        parse_document(body)
-    except Exception as exc:
-        error = exc
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak, error
-
-
 def test_billion_laughs_feed_is_refused() -> None:
     with pytest.raises(DocumentRefused, match="internal subset"):
         parse_document(_billion_laughs("rss"))
@@ -259,7 +246,7 @@ def test_billion_laughs_feed_is_refused() -> None:
 def test_quadratic_blowup_feed_is_refused_in_bounded_memory() -> None:
     # 20 MB if expanded (1,000 references to a 20 KB entity) from a 24 KB document.
     body = _quadratic_blowup(references=1_000, entity_bytes=20_000)
-    peak, error = _peak_traced_bytes(body)
+    peak, error = peak_traced_bytes(lambda: parse_document(body))
     assert isinstance(error, DocumentRefused)
     assert peak < 2 * 1024 * 1024
 

@@ -1,7 +1,6 @@
 """Sitemaps: urlset, Google News, sitemap index, gzip, malformed input, entity and gzip bombs."""
 
 import gzip
-import tracemalloc
 import zlib
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from service.sources import (
     parse_document,
 )
 from service.sources.sitemaps import parse_sitemap
+from tests.measure import peak_traced_bytes
 
 URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
@@ -159,19 +159,6 @@ def test_entries_over_the_cap_keep_the_newest_in_document_order() -> None:
 # ---------------------------------------------------------------- bombs
 
 
-def _peak_traced_bytes(body: bytes, limits: DocumentLimits) -> tuple[int, Exception | None]:
-    tracemalloc.start()
-    error: Exception | None = None
-    try:
-        parse_document(body, limits=limits)
-    except Exception as exc:
-        error = exc
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak, error
-
-
 CAP = 1024 * 1024
 SMALL = DocumentLimits(max_feed_bytes=CAP, max_sitemap_bytes=CAP)
 
@@ -180,7 +167,7 @@ def test_gzip_bomb_is_refused_having_inflated_at_most_the_cap() -> None:
     # 20 KB on the wire, 20 MB inflated: 20 times the cap.
     body = gzip.compress(b"<urlset>" + b" " * 20_000_000, compresslevel=9)
     assert len(body) < 40_000
-    peak, error = _peak_traced_bytes(body, SMALL)
+    peak, error = peak_traced_bytes(lambda: parse_document(body, limits=SMALL))
     assert isinstance(error, DocumentRefused)
     assert error.reason == f"refused: document inflates past {CAP} bytes"
     assert peak < 4 * CAP
@@ -190,7 +177,7 @@ def test_multi_member_gzip_bomb_is_refused_having_inflated_at_most_the_cap() -> 
     # 20 members of 10 MB each: no single member passes a per-member check of 10 MB.
     member = gzip.compress(b" " * 10_000_000, compresslevel=9)
     body = gzip.compress(b"<urlset>") + member * 20
-    peak, error = _peak_traced_bytes(body, SMALL)
+    peak, error = peak_traced_bytes(lambda: parse_document(body, limits=SMALL))
     assert isinstance(error, DocumentRefused)
     assert peak < 4 * CAP
 
