@@ -178,6 +178,11 @@ class RedisRobotsCache:
     def claim_fetch(self, key: str, *, lease_s: int) -> bool:
         return bool(self._redis.set(self.PREFIX + key + ":fetching", "1", nx=True, ex=lease_s))
 
+    def seconds_left(self, key: str) -> float | None:
+        """How long the cached entry for ``key`` still lives; None if there is none."""
+        left_ms = int(self._redis.pttl(self.PREFIX + key))
+        return left_ms / 1000 if left_ms > 0 else None
+
 
 def product_token(user_agent: str) -> str:
     """The token robots.txt groups are matched against: "newsdedup" of "newsdedup/0.1 (+…)"."""
