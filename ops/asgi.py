@@ -10,4 +10,5 @@ from workers.tasks import CeleryTaskQueue
 
 
 def create_app() -> FastAPI:
-    return create_service_app(task_queue=CeleryTaskQueue())
+    queue = CeleryTaskQueue()
+    return create_service_app(task_queue=queue, poll_scheduler=queue)

@@ -19,6 +19,7 @@ from service.api.routes import router
 from service.fetching import FetchPolicy
 from service.ingest import BacklogCounter, IngestGuards, RateLimiter, TaskQueue, TooBusy
 from service.settings import get_settings
+from service.sources.subscriptions import PollScheduler
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,10 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def create_app(*, task_queue: TaskQueue) -> FastAPI:
-    """The API, sending accepted work to `task_queue` (Celery in production: ops/asgi.py)."""
+def create_app(*, task_queue: TaskQueue, poll_scheduler: PollScheduler | None = None) -> FastAPI:
+    """The API, sending accepted work to `task_queue` and asking `poll_scheduler` to poll
+    sources that are due now (Celery for both in production: ops/asgi.py). Without a
+    scheduler, new and nudged sources wait for the scheduler's next tick."""
     settings = get_settings()
     app = FastAPI(
         title="newsdedup",
@@ -102,6 +105,7 @@ def create_app(*, task_queue: TaskQueue) -> FastAPI:
         ),
     )
     app.state.task_queue = task_queue
+    app.state.poll_scheduler = poll_scheduler
     app.state.ingest_guards = IngestGuards(
         fetch_policy=FetchPolicy.from_settings(settings),
         rate_limiter=RateLimiter(
