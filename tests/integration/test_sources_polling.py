@@ -8,6 +8,8 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
+import psycopg
+
 from tests.integration.helpers import ServiceClient
 from tests.integration.sites import (
     BASE_DATE,
@@ -289,14 +291,23 @@ def test_adding_a_source_twice_answers_the_same_source_and_stopping_keeps_its_ar
         entries = items(2)
         serve_articles(site, entries)
         site.routes["/feed.xml"] = Doc(rss(site, entries), RSS)
+        site.routes["/other.xml"] = Doc(rss(site, []), RSS)
         created = add_source(service, site.url("/feed.xml"), kind="rss", poll_minutes=60)
         again = service.http.post("/sources", json={"url": site.url("/feed.xml")})
         wait_for_polls(service, created["id"], 1)
         source_articles(service, created["id"])
         stopped = service.http.delete(f"/sources/{created['id']}")
         poll_stopped = service.http.post(f"/sources/{created['id']}/poll")
+
+        # Long overdue, yet stopped: the scheduler must pass it by. Adding another source
+        # makes the scheduler look for due sources now.
+        with psycopg.connect(service.database_url.replace("+psycopg", "")) as connection:
+            connection.execute("UPDATE sources SET next_poll_at = now() - interval '1 day'")
+        other = add_source(service, site.url("/other.xml"))
+        wait_for_polls(service, other["id"], 1)
         listed = service.http.get("/sources").json()["sources"]
         listed_all = service.http.get("/sources", params={"include_stopped": True}).json()
+        feed_hits = site.hits_on("/feed.xml")
 
     assert again.status_code == 200 and again.json()["id"] == created["id"]
     assert created["interval_s"] == 3600 and created["interval_adapts"] is False
@@ -304,8 +315,9 @@ def test_adding_a_source_twice_answers_the_same_source_and_stopping_keeps_its_ar
     assert stopped.json()["next_poll_at"] is None
     assert stopped.json()["articles"] == {"done": 2}
     assert poll_stopped.status_code == 409
-    assert listed == []
-    assert [s["id"] for s in listed_all["sources"]] == [created["id"]]
+    assert len(feed_hits) == 1
+    assert [s["id"] for s in listed] == [other["id"]]
+    assert [s["id"] for s in listed_all["sources"]] == [created["id"], other["id"]]
     assert service.http.get("/sources/999999").status_code == 404
 
 
