@@ -449,7 +449,7 @@ class _Poll:
             now=now,
             new_items=progress.new_items,
             known_items=progress.known_items,
-            bounds=_bounds(source, self.settings.bounds, failing=False),
+            bounds=bounds_for(source.pinned_interval_s, self.settings.bounds, failing=False),
         )
         detail = "; ".join(progress.notes) or None
         self._finish(source, outcome, state, detail)
@@ -470,7 +470,7 @@ class _Poll:
             _state(source),
             now=self.clock(),
             error=failed.reason[:MAX_DETAIL_CHARS],
-            bounds=_bounds(source, self.settings.bounds, failing=True),
+            bounds=bounds_for(source.pinned_interval_s, self.settings.bounds, failing=True),
             retry_after=failed.retry_after,
         )
         if failed.http_status is not None:
@@ -622,10 +622,10 @@ def _state(source: SourceRow) -> PollState:
     )
 
 
-def _bounds(source: SourceRow, bounds: PollBounds, *, failing: bool) -> PollBounds:
+def bounds_for(pinned_interval_s: int | None, bounds: PollBounds, *, failing: bool) -> PollBounds:
     """A source whose interval the user set keeps it after a success; failures still back off
     from it, up to the usual maximum."""
-    pinned = source.pinned_interval_s
+    pinned = pinned_interval_s
     if pinned is None:
         return bounds
     interval = timedelta(seconds=pinned)

@@ -31,7 +31,9 @@ def test_final_and_canonical_url_author_site_name_and_language_are_on_the_articl
     )
     with Site() as site:
         site.routes["/go/1"] = redirect_to("/story/1")  # type: ignore[assignment]
-        site.routes["/story/1"] = Doc(article_page(1, head=head).replace(b"lang='en'", b"lang='fr-FR'"))
+        site.routes["/story/1"] = Doc(
+            article_page(1, head=head).replace(b"lang='en'", b"lang='fr-FR'")
+        )
         article_id = service.post(url=site.url("/go/1"))
         article = service.wait_final([article_id])[article_id]
 

@@ -9,6 +9,7 @@ behaviour under test, and the bound is generous (90 % of the interval)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,6 @@ def test_two_workers_polling_one_host_keep_the_gate_s_interval_between_all_reque
         hits = sorted(site.hits, key=lambda hit: hit.at)
 
     assert len(hits) == 1 + 2 + 6  # robots.txt, two feeds, six articles
-    gaps = [later.at - earlier.at for earlier, later in zip(hits, hits[1:], strict=False)]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(hits)]
     assert min(gaps) >= 0.9 * INTERVAL_S, [round(g, 3) for g in gaps]
     assert all(hit.user_agent and hit.user_agent.startswith("newsdedup/") for hit in hits)

@@ -4,6 +4,7 @@ its origin for now and the source is tried again later, and Crawl-delay spaces t
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import psycopg
@@ -110,7 +111,7 @@ def test_crawl_delay_spaces_every_request_to_the_host(service: ServiceClient) ->
 
     assert [h.path for h in hits][:2] == ["/robots.txt", "/feed.xml"]
     assert len(hits) == 5
-    gaps = [later.at - earlier.at for earlier, later in zip(hits, hits[1:], strict=False)]
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(hits)]
     # Recorded by the server as requests arrived; the delay is what is under test.
     assert min(gaps) >= 0.9 * delay_s, gaps
 
