@@ -263,7 +263,12 @@ def list_stories(
     "/sources",
     status_code=201,
     response_model=SourceOut,
-    responses={200: {"model": SourceOut}, 422: {"model": RequestErrorOut}},
+    responses={
+        200: {"model": SourceOut},
+        400: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        422: {"model": RequestErrorOut},
+    },
     tags=["sources"],
 )
 def add_source(
