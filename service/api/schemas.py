@@ -136,6 +136,10 @@ class StoryMemberOut(BaseModel):
     match: str | None
     matched_article_id: int | None
     is_canonical: bool
+    source_id: int | None = Field(
+        default=None, description="The polled source (feed, sitemap) that brought it."
+    )
+    site_name: str | None = Field(default=None, description="The outlet, as its page says.")
 
 
 class StoryOut(BaseModel):

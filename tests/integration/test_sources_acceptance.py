@@ -51,6 +51,7 @@ def test_a_feed_of_50_items_with_10_repeats_is_one_poll_and_a_second_poll_brings
         found = source_articles(service, created["id"])
         second = poll_again(service, created["id"])
         after = service.http.get("/metrics").json()
+        story_of_a_repeat = service.http.get(f"/stories/{told[earlier[0]]['story_id']}").json()
 
     first_poll = finished_polls(polled)
     assert [(p["outcome"], p["new_items"]) for p in first_poll] == [("new_items", FEED_ITEMS)]
@@ -65,6 +66,12 @@ def test_a_feed_of_50_items_with_10_repeats_is_one_poll_and_a_second_poll_brings
             assert article["match"] in ("exact", "near_copy", "rewrite")
         else:
             assert article["match"] == "canonical", article
+
+    # The story shows who told it: the wire's post, and the outlet's feed.
+    assert sorted((m["source_id"] or 0) for m in story_of_a_repeat["articles"]) == [
+        0,
+        created["id"],
+    ]
 
     assert second["fetches"][0]["outcome"] == "not_modified"
     assert second["fetches"][0]["new_items"] == 0
