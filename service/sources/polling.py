@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -103,6 +105,9 @@ class PollSettings:
     lease_s: int
     max_children: int
     fetch_log_keep: int
+    # A run that has spent this long hands the children still to read to a new run (a new
+    # message, at once), so that no run nears the task's time limit: one fetch's time limit.
+    run_budget_s: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PollSettings:
@@ -125,6 +130,7 @@ class PollSettings:
             lease_s=settings.source_poll_lease_s,
             max_children=settings.source_max_child_sitemaps_per_poll,
             fetch_log_keep=settings.source_fetch_log_keep,
+            run_budget_s=settings.fetch_total_timeout_s,
         )
 
 
@@ -236,6 +242,7 @@ class _Poll:
         self.settings = settings
         self.queue = queue
         self.clock = clock
+        self.started = time.monotonic()
 
     def run(self) -> PollOutcome:
         with self.sessions() as session:
@@ -311,6 +318,8 @@ class _Poll:
 
     def _read_children(self, source: SourceRow) -> None:
         while self.progress.children:
+            if time.monotonic() - self.started > self.settings.run_budget_s:
+                raise _Deferred(NotNow(0.0, "this run's time is spent; the rest in a new run"))
             url = self.progress.children[0]
             with self.sessions() as session:
                 known = repo.get_document(session, source.id, url)
@@ -561,7 +570,6 @@ def record_items(
     Each URL is normalised, then checked by the fetch guard's syntax check (an item pointing
     at a private address is skipped). An item is known if any article has its normalised URL,
     or the URL as the feed wrote it, as its URL or canonical URL: one query for the document.
-    Polls recording the same URLs at once serialise on advisory locks on them.
     """
     candidates: dict[str, tuple[SourceItem, str | None]] = {}
     skipped = 0
@@ -582,7 +590,11 @@ def record_items(
         candidates.setdefault(url, (item, as_written))
     if not candidates:
         return [], 0, skipped
-    lock_keys(session, [lock_key("article url", url) for url in candidates])
+    # Two polls recording items of one site at once (a feed and a sitemap of one outlet)
+    # serialise here, so neither misses the other's rows. One lock per host, not per URL: a
+    # thousand advisory locks per transaction would crowd PostgreSQL's shared lock table.
+    hosts = {urlsplit(url).hostname or "" for url in candidates}
+    lock_keys(session, [lock_key("article host", host) for host in hosts])
     spellings = [*candidates, *(w for _, w in candidates.values() if w)]
     known = articles.known_urls(session, spellings)
     new = [
