@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from service.settings import Settings
 from service.sources.polling import PollProgress, PollSettings, bounds_for
 from service.sources.schedule import PollState, after_failure, after_success
@@ -71,3 +74,8 @@ def test_source_documents_may_be_as_large_as_the_document_caps_allow() -> None:
     poll = PollSettings.from_settings(settings)
     assert poll.policy.max_bytes == settings.source_max_sitemap_bytes
     assert poll.policy.user_agent == settings.fetch_user_agent
+
+
+def test_a_poll_lease_the_task_could_outlive_is_refused() -> None:
+    with pytest.raises(ValidationError, match="source_poll_lease_s must exceed"):
+        Settings(source_poll_lease_s=60)  # type: ignore[call-arg]
