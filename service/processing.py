@@ -79,7 +79,9 @@ def fetch_article(
 ) -> StepResult:
     """Claim -> robots.txt and the host's gate -> fetch -> store the page and what it says of
     itself. A fetch robots.txt or the gate defers comes back DEFERRED with the countdown to
-    re-queue it with (the task does that; nothing here sleeps)."""
+    re-queue it with (the task does that; nothing here sleeps). The host's turn may be waited
+    for indefinitely; an unreadable robots.txt only until MAX_ATTEMPTS tries (one every 15 min,
+    as its cached error runs out), then the article fails saying so."""
     with session_factory() as session:
         claim = articles.claim_for_fetch(session, article_id)
         if claim is None or claim.status in FINAL_STATUSES:
@@ -99,10 +101,19 @@ def fetch_article(
     if isinstance(page, RobotsDisallowed):
         with session_factory() as session:
             return _fail(session, article_id, f"refused by robots.txt: {page.reason}")
+    if isinstance(page, RobotsUnreachable) and claim.attempts >= MAX_ATTEMPTS:
+        with session_factory() as session:
+            reason = f"robots.txt unreachable after {claim.attempts} tries: {page.reason}"
+            return _fail(session, article_id, reason)
     if isinstance(page, NotNow | RobotsUnreachable):
         wait_s = page.seconds if isinstance(page, NotNow) else page.retry_in_s
         with session_factory() as session:
-            articles.defer_fetch(session, article_id, seconds=wait_s)
+            articles.defer_fetch(
+                session,
+                article_id,
+                seconds=wait_s,
+                count_attempt=isinstance(page, RobotsUnreachable),
+            )
             session.commit()
         log.info("article %s fetch deferred %.1f s: %s", article_id, wait_s, page.reason)
         return StepResult(StepOutcome.DEFERRED, page.reason, retry_in_s=wait_s)

@@ -77,19 +77,24 @@ class FetchClaim:
     status: str
     url: str | None
     has_content: bool
+    attempts: int = 0  # this claim's attempt included
 
 
-def defer_fetch(session: Session, article_id: int, *, seconds: float) -> None:
+def defer_fetch(
+    session: Session, article_id: int, *, seconds: float, count_attempt: bool = False
+) -> None:
     """The claimed fetch did not run: robots.txt or the host's gate said "not now". Back to
-    queued, the attempt not counted (waiting on a host is not a failure), due again in
-    ``seconds`` (its message is re-queued with that countdown); the sweeper waits for it."""
+    queued and due again in ``seconds`` (its message is re-queued with that countdown); the
+    sweeper waits for it. Waiting for the host's turn is no failed attempt; a host whose
+    robots.txt cannot be read is (``count_attempt``), so that such waits end."""
     session.execute(
         text(
-            "UPDATE articles SET status = 'queued', attempts = greatest(attempts - 1, 0), "
+            "UPDATE articles SET status = 'queued', "
+            "attempts = CASE WHEN :counted THEN attempts ELSE greatest(attempts - 1, 0) END, "
             "fetch_not_before = now() + make_interval(secs => :seconds), updated_at = now() "
             "WHERE id = :id AND status IN ('queued', 'processing') AND content IS NULL"
         ),
-        {"id": article_id, "seconds": seconds},
+        {"id": article_id, "seconds": seconds, "counted": count_attempt},
     )
 
 
@@ -118,13 +123,15 @@ def claim_for_fetch(session: Session, article_id: int) -> FetchClaim | None:
             "  UPDATE articles SET status = 'processing', attempts = attempts + 1, "
             "  updated_at = now() "
             "  WHERE id = :id AND status IN ('queued', 'processing') AND content IS NULL "
-            "  AND url IS NOT NULL RETURNING id"
+            "  AND url IS NOT NULL RETURNING attempts"
             ") "
-            "SELECT status, url, content IS NOT NULL FROM articles WHERE id = :id"
+            # The read sees the row as it was before the CTE's update: the count comes from it.
+            "SELECT status, url, content IS NOT NULL, "
+            "coalesce((SELECT attempts FROM claimed), attempts) FROM articles WHERE id = :id"
         ),
         {"id": article_id},
     ).first()
-    return FetchClaim(str(row[0]), row[1], bool(row[2])) if row else None
+    return FetchClaim(str(row[0]), row[1], bool(row[2]), int(row[3])) if row else None
 
 
 @dataclass(frozen=True)

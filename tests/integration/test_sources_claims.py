@@ -9,34 +9,22 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from ops.migrations import migrate
-from service.db import make_engine
 from service.repositories import polled_sources as repo
 from service.repositories.polled_sources import PollResultRow
-from tests.integration.conftest import Backends, _with_database
+from tests.integration.conftest import Backends
+from tests.integration.own_database import own_database
 
-DATABASE = "newsdedup_test_claims"
 LEASE_S = 600
 
 
 @pytest.fixture(scope="module")
 def sessions(backends: Backends) -> Iterator[sessionmaker[Session]]:
-    maintenance = _with_database(backends.admin_database_url, "postgres").replace("+psycopg", "")
-    with psycopg.connect(maintenance, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    url = _with_database(backends.admin_database_url, DATABASE)
-    migrate(url)
-    engine = make_engine(url)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
-    engine.dispose()
-    with psycopg.connect(maintenance, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    with own_database(backends, "newsdedup_test_claims") as factory:
+        yield factory
 
 
 @pytest.fixture
