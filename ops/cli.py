@@ -305,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queues", default="fetch,process")
     worker.add_argument(
-        "--beat", action="store_true", help="also run the periodic sweeper (one per deployment)"
+        "--beat",
+        action="store_true",
+        help="also run the periodic sweeper and source scheduler (one per deployment)",
     )
     worker.set_defaults(func=cmd_worker)
 
