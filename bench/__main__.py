@@ -5,7 +5,8 @@
     .venv/bin/python -m bench --sections raw,html --articles 2000
     .venv/bin/python -m bench --sections scale --sizes 10000,100000,1000000
 
-Sections: raw (1, with the profile of section 6), html (2 and 3), scale (4), ingest (5).
+Sections: raw (1, with the profile of section 6), html (2 and 3), scale (4), ingest (5),
+polling (7: the cost of polling one source).
 Speed is measured here, never asserted in tests. Nothing is written into the repository.
 """
 
@@ -19,7 +20,7 @@ import warnings
 
 from bench.common import DEV_SET, EXTRACTION_BENCH, machine_summary, require_data
 
-SECTIONS = ("raw", "html", "scale", "ingest")
+SECTIONS = ("raw", "html", "scale", "ingest", "polling")
 TARGETS = {
     "raw": "raw-text >= 200 articles/s",
     "f1": "extraction F1 >= 0.965",
@@ -58,6 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, help="section 4 timed queries (500; quick 200)")
     parser.add_argument("--ingest-seconds", type=float, help="section 5 per mode (10; quick 5)")
     parser.add_argument("--profile-seconds", type=float, help="section 6 (30; quick 15; 0 off)")
+    parser.add_argument("--polls", type=int, help="section 7 polls of each kind (30; quick 10)")
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(args.sections) - set(SECTIONS)
@@ -69,6 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ]
     args.queries = args.queries or (200 if args.quick else 500)
     args.ingest_seconds = args.ingest_seconds or (5.0 if args.quick else 10.0)
+    args.polls = args.polls or (10 if args.quick else 30)
     if args.profile_seconds is None:
         args.profile_seconds = 15.0 if args.quick else 30.0
     return args
@@ -278,6 +281,39 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
         print(f"  ({load()})\n", flush=True)
+
+    if "polling" in args.sections:
+        from bench import source_polling
+
+        print(
+            f"[7] polling one source: a {source_polling.ITEMS}-item RSS feed, {args.polls} polls "
+            "of each kind, in this process against embedded PostgreSQL and Redis",
+            flush=True,
+        )
+        polled = source_polling.run(args.polls)
+        for poll in polled.figures:
+            print(
+                f"  {poll.name:<24} wall p50 {poll.wall_p50_ms:6.1f} ms, p99 "
+                f"{poll.wall_p99_ms:6.1f} ms; CPU per poll: poller {poll.cpu_ms:5.1f} ms, "
+                f"PostgreSQL {poll.postgres_cpu_ms:5.1f} ms  ({poll.outcome})",
+                flush=True,
+            )
+        print(
+            f"  baseline, same feed ({polled.feed_bytes:,} bytes): feedparser.parse "
+            f"{polled.feedparser_cpu_ms:.1f} ms CPU; naive poll (httpx GET + feedparser) wall "
+            f"p50 {polled.naive_poll_wall_ms:.1f} ms, CPU {polled.naive_poll_cpu_ms:.1f} ms\n"
+            f"  ({load()})\n",
+            flush=True,
+        )
+        for poll in polled.figures:
+            table.append(
+                (
+                    f"poll, {poll.name}: CPU ms (poller + PG)",
+                    f"{poll.cpu_ms:.1f} + {poll.postgres_cpu_ms:.1f}",
+                    f"{polled.feedparser_cpu_ms:.1f} feedparser alone",
+                    f"wall p50 {poll.wall_p50_ms:.0f} ms",
+                )
+            )
 
     print(f"Summary ({time.monotonic() - began:.0f} s; {load()})")
     widths = [max(len(row[i]) for row in [*table, HEADER]) for i in range(4)]

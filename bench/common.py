@@ -179,7 +179,14 @@ def running_stack(workers: int = 2, extra_env: dict[str, str] | None = None) -> 
 
     with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
         data_dir = Path(tmp)
-        env = {"NEWSDEDUP_FETCH_ALLOW_LOOPBACK": "true", **(extra_env or {})}
+        env = {
+            "NEWSDEDUP_FETCH_ALLOW_LOOPBACK": "true",
+            # Every page comes from one local server: the per-host politeness gate (one
+            # request a second, two in flight) would measure itself, not the pipeline.
+            "NEWSDEDUP_POLITENESS_MIN_INTERVAL_S": "0",
+            "NEWSDEDUP_POLITENESS_MAX_IN_FLIGHT": "1000",
+            **(extra_env or {}),
+        }
         with local_stack(
             data_dir, workers=workers, extra_env=env, log_path=data_dir / "service.log"
         ) as local:

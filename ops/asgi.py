@@ -15,7 +15,9 @@ from workers.tasks import CeleryTaskQueue
 
 
 def create_app() -> FastAPI:
+    queue = CeleryTaskQueue()
     return create_service_app(
-        task_queue=CeleryTaskQueue(),
+        task_queue=queue,
+        poll_scheduler=queue,
         queue_depths=partial(queue_depths, redis_client(get_settings().redis_url)),
     )

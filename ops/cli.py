@@ -3,6 +3,7 @@
 newsdedup up                 everything on this machine, no Docker
 newsdedup ingest seeds/      post files or URLs to a running service and wait
 newsdedup stories            print stories with their members
+newsdedup sources add URL    subscribe to feeds and sitemaps; sources list | show ID | poll ID
 newsdedup migrate | api | worker | sweep    the pieces, as docker compose runs them
 """
 
@@ -213,6 +214,69 @@ def cmd_stories(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_source(source: dict[str, Any], *, fetches: int) -> None:
+    name = source["title"] or ""
+    print(f"source {source['id']}  {source['url']}  {name}".rstrip())
+    kind = source["document_kind"] or source["kind"]
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(source["articles"].items()))
+    print(f"  {kind}; {source['status_text']}; articles: {counts or 'none yet'}")
+    for fetch in source["fetches"][:fetches]:
+        when = fetch["started_at"][:19].replace("T", " ")
+        status = fetch["http_status"] or ""
+        line = f"  {when}  {fetch['outcome']:<13} {status!s:>3}  {fetch['items']:>4} items"
+        line += f"  {fetch['new_items']:>4} new"
+        if fetch["detail"]:
+            line += f"  {fetch['detail']}"
+        print(line)
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    import httpx
+
+    client = httpx.Client(base_url=args.api, timeout=30)
+    if args.sources_command == "add":
+        failed = 0
+        for url in args.urls:
+            body: dict[str, Any] = {"url": url, "kind": args.kind}
+            if args.poll_minutes:
+                body["poll_minutes"] = args.poll_minutes
+            response = client.post("/sources", json=body)
+            if response.status_code not in (200, 201):
+                print(f"refused ({response.status_code}): {url}: {response.json()['detail']}")
+                failed += 1
+                continue
+            source = response.json()
+            known = "added" if response.status_code == 201 else "already a source"
+            print(f"source {source['id']}  {known}: {source['url']}")
+        return 1 if failed else 0
+    if args.sources_command == "list":
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 200, "include_stopped": args.all}
+            if cursor:
+                params["cursor"] = cursor
+            response = client.get("/sources", params=params)
+            response.raise_for_status()
+            page = response.json()
+            for source in page["sources"]:
+                _print_source(source, fetches=1)
+            cursor = page["next_cursor"]
+            if not cursor:
+                return 0
+    path = f"/sources/{args.id}"
+    if args.sources_command == "poll":
+        response = client.post(path + "/poll")
+    elif args.sources_command == "stop":
+        response = client.delete(path)
+    else:
+        response = client.get(path)
+    if response.status_code >= 400:
+        print(f"{response.status_code}: {response.json()['detail']}")
+        return 1
+    _print_source(response.json(), fetches=20)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsdedup", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -241,7 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=2)
     worker.add_argument("--queues", default="fetch,process")
     worker.add_argument(
-        "--beat", action="store_true", help="also run the periodic sweeper (one per deployment)"
+        "--beat",
+        action="store_true",
+        help="also run the periodic sweeper and source scheduler (one per deployment)",
     )
     worker.set_defaults(func=cmd_worker)
 
@@ -287,6 +353,29 @@ def build_parser() -> argparse.ArgumentParser:
     stories.add_argument("--min-size", type=int, default=1)
     stories.add_argument("--limit", type=int, default=50)
     stories.set_defaults(func=cmd_stories)
+
+    sources = sub.add_parser("sources", help="feeds and sitemaps polled on a schedule")
+    sources_sub = sources.add_subparsers(dest="sources_command", required=True)
+    api_option = argparse.ArgumentParser(add_help=False)
+    api_option.add_argument("--api", default=DEFAULT_API)
+    add = sources_sub.add_parser(
+        "add", help="subscribe to feeds or sitemaps (polled at once)", parents=[api_option]
+    )
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.add_argument("--kind", choices=["auto", "rss", "atom", "sitemap"], default="auto")
+    add.add_argument("--poll-minutes", type=int, help="a fixed interval instead of adapting")
+    listing = sources_sub.add_parser(
+        "list", help="sources with their status and last fetch", parents=[api_option]
+    )
+    listing.add_argument("--all", action="store_true", help="stopped sources too")
+    for name, text in (
+        ("show", "a source: status, next poll, last fetches"),
+        ("poll", "poll a source now"),
+        ("stop", "stop polling a source (its articles stay)"),
+    ):
+        one = sources_sub.add_parser(name, help=text, parents=[api_option])
+        one.add_argument("id", type=int)
+    sources.set_defaults(func=cmd_sources)
     return parser
 
 

@@ -11,10 +11,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
+    column,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -88,6 +90,21 @@ class Article(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where it came from, when a source's poll found it; and what the feed said of it.
+    source_id: Mapped[int | None] = mapped_column(
+        BigInteger,
+        ForeignKey("sources.id", name="fk_articles_source_id", ondelete="SET NULL"),
+        index=True,
+    )
+    feed_guid: Mapped[str | None] = mapped_column(Text)
+    # What the fetched page said of itself.
+    final_url: Mapped[str | None] = mapped_column(Text)  # after redirects
+    canonical_url: Mapped[str | None] = mapped_column(Text, index=True)  # validated
+    author: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(Text)
+    page_language: Mapped[str | None] = mapped_column(String(16))  # as declared, not detected
+    # A fetch deferred (robots.txt, politeness gate) runs again then; the sweeper waits for it.
+    fetch_not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ArticleSignature(Base):
@@ -148,3 +165,90 @@ class SourceLine(Base):
     source: Mapped[str] = mapped_column(Text, primary_key=True)
     fingerprint: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SourceKind(enum.StrEnum):
+    """What a user says a source is; AUTO takes what the first poll finds."""
+
+    AUTO = "auto"
+    RSS = "rss"
+    ATOM = "atom"
+    SITEMAP = "sitemap"
+
+
+class FetchOutcome(enum.StrEnum):
+    """One per poll of a source, in its fetch log."""
+
+    NEW_ITEMS = "new_items"  # read, and it listed articles we did not have
+    NO_NEW_ITEMS = "no_new_items"  # read, every article already known
+    NOT_MODIFIED = "not_modified"  # 304 to a conditional GET
+    UNCHANGED = "unchanged"  # the same bytes as last time: not parsed
+    FAILED = "failed"  # and why, in detail
+    DEFERRED = "deferred"  # waiting for the host's politeness gate or robots.txt
+
+
+class Source(Base):
+    """A feed or sitemap the service polls on a schedule (see service.sources.polling)."""
+
+    __tablename__ = "sources"
+    __table_args__ = (
+        Index("ix_sources_due", "next_poll_at", postgresql_where=column("stopped_at").is_(None)),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default=SourceKind.AUTO.value)
+    document_kind: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(Text)
+    pinned_interval_s: Mapped[int | None] = mapped_column(Integer)
+    interval_s: Mapped[int] = mapped_column(Integer)
+    next_poll_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_token: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SourceDocument(Base):
+    """A document a source's polls read (its own URL, or a child sitemap of its index), with
+    what makes the next read cheap: the server's validators and a hash of the last body."""
+
+    __tablename__ = "source_documents"
+
+    source_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    listed_lastmod: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_lastmod: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SourceFetch(Base):
+    """The fetch log: one row per poll of a source, with its outcome."""
+
+    __tablename__ = "source_fetches"
+    __table_args__ = (Index("ix_source_fetches_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    documents: Mapped[int] = mapped_column(Integer, server_default="0")
+    items: Mapped[int] = mapped_column(Integer, server_default="0")
+    new_items: Mapped[int] = mapped_column(Integer, server_default="0")
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -27,14 +27,17 @@ from service.extraction import (
     detect_language,
     extract_html,
     not_article_reason,
+    page_metadata,
     stopwords,
 )
-from service.fetching import FetchError, FetchPolicy, fetch_page
+from service.fetching import FetchError
+from service.fetching.polite import NotNow, PoliteClient, RobotsDisallowed, RobotsUnreachable
 from service.metrics import Stage, record_done, record_failed, stage_timer
 from service.models import ContentKind, MatchKind
 from service.repositories import articles, sources
-from service.repositories.articles import FINAL_STATUSES, ArticleContent, NotClaimed
+from service.repositories.articles import FINAL_STATUSES, ArticleContent, NotClaimed, PageFacts
 from service.settings import Settings
+from service.sources.urls import accepted_canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +56,14 @@ class StepOutcome:
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"  # already final (a redelivered message), or not ready for this step
+    DEFERRED = "deferred"  # not now (robots.txt, the host's gate): re-queue after retry_in_s
 
 
 @dataclass(frozen=True)
 class StepResult:
     outcome: str
     detail: str | None = None
+    retry_in_s: float | None = None  # DEFERRED: the countdown to re-queue the step with
 
 
 def _fail(session: Session, article_id: int, reason: str) -> StepResult:
@@ -69,12 +74,17 @@ def _fail(session: Session, article_id: int, reason: str) -> StepResult:
     return StepResult(StepOutcome.FAILED, reason)
 
 
-# --- fetch ----------------------------------------------------------------------------------
+# --- fetch ---------------------------------------------------------------------------------
 
 
 def fetch_article(
-    article_id: int, *, session_factory: SessionFactory, policy: FetchPolicy
+    article_id: int, *, session_factory: SessionFactory, client: PoliteClient
 ) -> StepResult:
+    """Claim -> robots.txt and the host's gate -> fetch -> store the page and what it says of
+    itself. A fetch robots.txt or the gate defers comes back DEFERRED with the countdown to
+    re-queue it with (the task does that; nothing here sleeps). The host's turn may be waited
+    for indefinitely; an unreadable robots.txt only until MAX_ATTEMPTS tries (one every 15 min,
+    as its cached error runs out), then the article fails saying so."""
     with session_factory() as session:
         claim = articles.claim_for_fetch(session, article_id)
         if claim is None or claim.status in FINAL_STATUSES:
@@ -88,17 +98,52 @@ def fetch_article(
     # The network call runs outside any transaction: a slow server must not hold a connection.
     try:
         with stage_timer(Stage.FETCH):
-            page = fetch_page(claim.url, policy=policy)
+            page = client.fetch(claim.url)
     except FetchError as error:
         with session_factory() as session:
             return _fail(session, article_id, f"fetch failed: {error.reason}")
+    if isinstance(page, RobotsDisallowed):
+        with session_factory() as session:
+            return _fail(session, article_id, f"refused by robots.txt: {page.reason}")
+    if isinstance(page, RobotsUnreachable) and claim.attempts >= MAX_ATTEMPTS:
+        with session_factory() as session:
+            reason = f"robots.txt unreachable after {claim.attempts} tries: {page.reason}"
+            return _fail(session, article_id, reason)
+    if isinstance(page, NotNow | RobotsUnreachable):
+        wait_s = page.seconds if isinstance(page, NotNow) else page.retry_in_s
+        with session_factory() as session:
+            articles.defer_fetch(
+                session,
+                article_id,
+                seconds=wait_s,
+                count_attempt=isinstance(page, RobotsUnreachable),
+            )
+            session.commit()
+        log.info("article %s fetch deferred %.1f s: %s", article_id, wait_s, page.reason)
+        return StepResult(StepOutcome.DEFERRED, page.reason, retry_in_s=wait_s)
 
     body = page.body.decode(page.charset or "utf-8", errors="replace").replace("\x00", "")
     kind = ContentKind.TEXT if page.content_type == "text/plain" else ContentKind.HTML
+    facts = page_facts(claim.url, page.url, body) if kind is ContentKind.HTML else None
     with session_factory() as session:
-        articles.store_fetched_content(session, article_id, content=body, kind=kind.value)
+        articles.store_fetched_content(
+            session, article_id, content=body, kind=kind.value, facts=facts
+        )
         session.commit()
     return StepResult(StepOutcome.READY)
+
+
+def page_facts(requested_url: str, final_url: str, html: str) -> PageFacts:
+    """What the page says of itself, its canonical URL trusted only on its own site and never
+    a home page; the final URL kept only when redirects led elsewhere."""
+    metadata = page_metadata(html, url=final_url)
+    return PageFacts(
+        final_url=final_url if final_url != requested_url else None,
+        canonical_url=accepted_canonical_url(final_url, metadata.canonical_url),
+        author=metadata.author,
+        site_name=metadata.site_name,
+        language=metadata.language,
+    )
 
 
 # --- process: claim -> extract -> gate -> assign -> learn -----------------------------------

@@ -145,6 +145,23 @@ class Settings(BaseSettings):
     # limit stays far below the broker's visibility timeout (1 h), past which it would run
     # twice. A longer wait just meets the gate again.
     politeness_max_countdown_s: float = 15 * 60
+    # Celery beat looks for due sources this often ("each minute"): a source is polled at most
+    # this late, and the look-up is one indexed query, cheap to repeat.
+    source_schedule_interval_s: int = 60
+    # Due sources claimed per look-up: one statement and one message each. 500 a minute are
+    # 720,000 polls a day, 15,000 sources at the default 30 min; more than that waits a tick.
+    source_claim_batch: int = 500
+    # A claimed poll not finished within this is taken back and claimed again (its worker
+    # died, its message was lost). Above the task's hard time limit, so a running poll is
+    # never polled twice; a deferred poll extends its lease by its countdown.
+    source_poll_lease_s: int = 10 * 60
+    # Child sitemaps fetched per poll of a sitemap index, newest (by lastmod) first: news
+    # indexes list the current news sitemap first, and each child costs one request at the
+    # host's polite pace; older children are archives, read when their lastmod moves.
+    source_max_child_sitemaps_per_poll: int = 5
+    # Fetch-log rows kept per source: 100 polls are two days at the default interval, enough
+    # to see a pattern, and the table stays bounded at 100 rows per source.
+    source_fetch_log_keep: int = 100
 
     @property
     def robots_product_token(self) -> str:
@@ -171,6 +188,8 @@ class Settings(BaseSettings):
         for name in ("robots_fetch_claim_s", "politeness_slot_lease_s"):
             if getattr(self, name) <= self.fetch_total_timeout_s:
                 raise ValueError(f"{name} must exceed fetch_total_timeout_s")
+        if self.source_poll_lease_s <= self.task_time_limit_s:
+            raise ValueError("source_poll_lease_s must exceed task_time_limit_s")
         if self.politeness_max_countdown_s + self.task_time_limit_s >= BROKER_VISIBILITY_TIMEOUT_S:
             raise ValueError(
                 "politeness_max_countdown_s + task_time_limit_s must stay below the broker's "

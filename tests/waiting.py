@@ -14,7 +14,11 @@ POLL_INTERVAL_S = 0.2
 
 
 def poll_until(
-    condition: Callable[[], T], *, timeout_s: float, what: str, interval_s: float = POLL_INTERVAL_S
+    condition: Callable[[], T | None],
+    *,
+    timeout_s: float,
+    what: str,
+    interval_s: float = POLL_INTERVAL_S,
 ) -> T:
     """Ask `condition` until it returns something truthy, and return that; fail after
     `timeout_s`, saying `what` was awaited and the last answer."""

@@ -57,12 +57,18 @@ def create_celery_app() -> Celery:
             "newsdedup.process_article": {"queue": PROCESS_QUEUE},
             "newsdedup.process_articles": {"queue": PROCESS_QUEUE},
             "newsdedup.sweep_stale_articles": {"queue": PROCESS_QUEUE},
+            "newsdedup.poll_due_sources": {"queue": FETCH_QUEUE},
+            "newsdedup.poll_source": {"queue": FETCH_QUEUE},
         },
         beat_schedule={
             "sweep-stale-articles": {
                 "task": "newsdedup.sweep_stale_articles",
                 "schedule": float(settings.sweep_interval_s),
-            }
+            },
+            "poll-due-sources": {
+                "task": "newsdedup.poll_due_sources",
+                "schedule": float(settings.source_schedule_interval_s),
+            },
         },
         worker_hijack_root_logger=False,
     )

@@ -21,6 +21,7 @@ from service.api.routes import router
 from service.fetching import FetchPolicy
 from service.ingest import BacklogCounter, IngestGuards, RateLimiter, TaskQueue, TooBusy
 from service.settings import get_settings
+from service.sources.subscriptions import PollScheduler
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,15 @@ async def _no_receive() -> Message:
 
 
 def create_app(
-    *, task_queue: TaskQueue, queue_depths: Callable[[], dict[str, int]] | None = None
+    *,
+    task_queue: TaskQueue,
+    poll_scheduler: PollScheduler | None = None,
+    queue_depths: Callable[[], dict[str, int]] | None = None,
 ) -> FastAPI:
-    """The API, sending accepted work to `task_queue` (Celery in production: ops/asgi.py);
-    `queue_depths`, read at each scrape of /metrics, says how many messages wait per queue."""
+    """The API, sending accepted work to `task_queue` and asking `poll_scheduler` to poll
+    sources that are due now (Celery for both in production: ops/asgi.py; without a scheduler,
+    new and nudged sources wait for the scheduler's next tick). `queue_depths`, read at each
+    scrape of /metrics, says how many messages wait per queue."""
     settings = get_settings()
     if not metrics.multiprocess_dir():
         log.warning(
@@ -113,6 +119,7 @@ def create_app(
     )
     app.state.task_queue = task_queue
     app.state.queue_depths = queue_depths
+    app.state.poll_scheduler = poll_scheduler
     app.state.ingest_guards = IngestGuards(
         fetch_policy=FetchPolicy.from_settings(settings),
         rate_limiter=RateLimiter(

@@ -18,13 +18,19 @@ from service.api.schemas import (
     CompareOut,
     ErrorOut,
     RequestErrorOut,
+    SourceIn,
+    SourceOut,
+    SourcePageOut,
     StoryOut,
     StoryPageOut,
 )
 from service.db import get_session_factory, ping_database
 from service.ingest import IdempotencyConflict, InvalidArticle, NewArticle, accept_articles
+from service.models import SourceKind
 from service.redis_client import redis_client
 from service.settings import Settings, get_settings
+from service.sources import subscriptions, views
+from service.sources.polling import PollSettings
 from service.stories import compare as story_compare
 from service.stories import queries
 
@@ -164,6 +170,13 @@ def get_article(article_id: RowId, session: SessionDep) -> ArticleOut:
         evidence=article.match_evidence,
         published_at=article.published_at,
         language=article.language,
+        source_id=article.source_id,
+        feed_guid=article.feed_guid,
+        final_url=article.final_url,
+        canonical_url=article.canonical_url,
+        author=article.author,
+        site_name=article.site_name,
+        page_language=article.page_language,
     )
 
 
@@ -203,6 +216,10 @@ def get_story(story_id: RowId, session: SessionDep) -> StoryOut:
     return StoryOut.model_validate(story)
 
 
+def _encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(str(row_id).encode()).decode()
+
+
 def _decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
@@ -233,10 +250,118 @@ def list_stories(
     )
     next_cursor = None
     if len(stories) == limit:
-        next_cursor = base64.urlsafe_b64encode(str(stories[-1].id).encode()).decode()
+        next_cursor = _encode_cursor(stories[-1].id)
     return StoryPageOut(
         stories=[StoryOut.model_validate(s) for s in stories], next_cursor=next_cursor
     )
+
+
+# --- sources: feeds and sitemaps polled on a schedule ----------------------------------------
+
+
+@router.post(
+    "/sources",
+    status_code=201,
+    response_model=SourceOut,
+    responses={
+        200: {"model": SourceOut},
+        400: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        422: {"model": RequestErrorOut},
+    },
+    tags=["sources"],
+)
+def add_source(
+    item: SourceIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> SourceOut:
+    """Subscribe to a feed or sitemap: 201 with the new source, polled at once. A URL that is
+    already a source answers 200 with that source (restarted if it was stopped)."""
+    try:
+        source, created = subscriptions.add_source(
+            item.url,
+            kind=SourceKind(item.kind),
+            poll_minutes=item.poll_minutes,
+            policy=request.app.state.ingest_guards.fetch_policy,
+            bounds=PollSettings.from_settings(settings).bounds,
+            scheduler=request.app.state.poll_scheduler,
+            session=session,
+        )
+    except subscriptions.InvalidSource as refused:
+        raise HTTPException(422, str(refused)) from refused
+    if not created:
+        response.status_code = 200
+    return SourceOut.model_validate(source)
+
+
+@router.get(
+    "/sources",
+    response_model=SourcePageOut,
+    responses={422: {"model": RequestErrorOut}},
+    tags=["sources"],
+)
+def list_sources(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    include_stopped: bool = False,
+) -> SourcePageOut:
+    """Sources in the order they were added, each with its last few fetches; pass
+    next_cursor back as cursor for the next page."""
+    sources = views.list_source_views(
+        session, limit=limit, after_id=_decode_cursor(cursor), include_stopped=include_stopped
+    )
+    next_cursor = _encode_cursor(sources[-1].id) if len(sources) == limit else None
+    return SourcePageOut(
+        sources=[SourceOut.model_validate(s) for s in sources], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/sources/{source_id}",
+    response_model=SourceOut,
+    responses={404: {"model": ErrorOut}},
+    tags=["sources"],
+)
+def get_source(source_id: RowId, session: SessionDep) -> SourceOut:
+    """A source: its status, its last fetches with their outcomes, its next poll."""
+    source = views.get_source_view(session, source_id)
+    if source is None:
+        raise HTTPException(404, "no such source")
+    return SourceOut.model_validate(source)
+
+
+@router.post(
+    "/sources/{source_id}/poll",
+    status_code=202,
+    response_model=SourceOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    tags=["sources"],
+)
+def poll_source_now(source_id: RowId, request: Request, session: SessionDep) -> SourceOut:
+    """Poll now rather than at the next scheduled time (a poll already running finishes)."""
+    try:
+        source = subscriptions.poll_now(
+            source_id, scheduler=request.app.state.poll_scheduler, session=session
+        )
+    except subscriptions.SourceStopped as stopped:
+        raise HTTPException(409, str(stopped)) from stopped
+    if source is None:
+        raise HTTPException(404, "no such source")
+    return SourceOut.model_validate(source)
+
+
+@router.delete(
+    "/sources/{source_id}",
+    response_model=SourceOut,
+    responses={404: {"model": ErrorOut}},
+    tags=["sources"],
+)
+def stop_source(source_id: RowId, session: SessionDep) -> SourceOut:
+    """Stop polling the source. Its articles, and the source with its fetch log, are kept."""
+    source = subscriptions.stop_source(source_id, session=session)
+    if source is None:
+        raise HTTPException(404, "no such source")
+    return SourceOut.model_validate(source)
 
 
 @router.get("/healthz", tags=["ops"], responses={503: {"model": ErrorOut}})

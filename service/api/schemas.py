@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -106,6 +106,22 @@ class ArticleOut(BaseModel):
     )
     published_at: datetime | None
     language: str | None
+    # From the source whose poll found it, and from the page itself.
+    source_id: int | None = Field(default=None, description="The source whose poll found it.")
+    feed_guid: str | None = Field(default=None, description="The feed item's GUID or Atom id.")
+    final_url: str | None = Field(
+        default=None, description="Where redirects led, when not to the URL itself."
+    )
+    canonical_url: str | None = Field(
+        default=None,
+        description="The page's declared canonical URL, kept only on the same site and never "
+        "a home page.",
+    )
+    author: str | None = None
+    site_name: str | None = None
+    page_language: str | None = Field(
+        default=None, description="The language the page declares (language is detected)."
+    )
 
 
 class StoryMemberOut(BaseModel):
@@ -120,6 +136,10 @@ class StoryMemberOut(BaseModel):
     match: str | None
     matched_article_id: int | None
     is_canonical: bool
+    source_id: int | None = Field(
+        default=None, description="The polled source (feed, sitemap) that brought it."
+    )
+    site_name: str | None = Field(default=None, description="The outlet, as its page says.")
 
 
 class StoryOut(BaseModel):
@@ -160,3 +180,77 @@ class RequestErrorOut(BaseModel):
     errors when the body, query or headers do not match their schema."""
 
     detail: str | list[ValidationErrorItem]
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=MAX_URL_CHARS, description="A feed (RSS, Atom) or a sitemap.")
+    kind: Literal["auto", "rss", "atom", "sitemap"] = Field(
+        default="auto",
+        description="What the URL serves; auto takes what the first poll finds, any other "
+        "makes a different document an error on the source.",
+    )
+    poll_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Poll at this fixed interval instead of adapting it to how often the "
+        "source brings new items (within the service's bounds).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("not valid Unicode: holds a lone surrogate") from None
+        return value
+
+
+class FetchOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str = Field(
+        description="new_items, no_new_items, not_modified (304), unchanged (same bytes), "
+        "failed, deferred (waiting for the host's politeness gate or robots.txt)"
+    )
+    http_status: int | None
+    documents: int = Field(description="Documents fetched: the source, and child sitemaps.")
+    items: int = Field(description="Items the documents listed.")
+    new_items: int = Field(description="Items that became new articles.")
+    detail: str | None = Field(description="Why it failed, or what was wrong and recovered.")
+
+
+class SourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str
+    kind: str
+    document_kind: str | None
+    title: str | None
+    status: str = Field(description="new (never polled), ok, failing, stopped")
+    status_text: str
+    next_poll_at: datetime | None
+    interval_s: int
+    interval_adapts: bool
+    polling_now: bool
+    last_polled_at: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    last_error: str | None
+    created_at: datetime
+    stopped_at: datetime | None
+    articles: dict[str, int] = Field(description="Articles this source brought, by status.")
+    fetches: list[FetchOut] = Field(description="The last polls, newest first.")
+
+
+class SourcePageOut(BaseModel):
+    sources: list[SourceOut]
+    next_cursor: str | None

@@ -7,8 +7,11 @@ plain-text cleaning as posted text, so learned boilerplate and the shape rules a
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
+import lxml.html
 import trafilatura
 from htmldate import find_date
 from lxml import etree
@@ -111,6 +114,105 @@ def extract_html(
         known_boilerplate=known_boilerplate,
     )
     return to_article(cleaned, published_at=_published_at(page_date))
+
+
+# --- what a page says of itself, read from its <head> only ---------------------------------
+
+# Metadata is read from the first this many characters only, so it costs a parse of (part of)
+# the head, never of a page megabytes long. Measured on the extraction benchmark's 181 pages:
+# heads are 19 K characters at the median but up to 1 M (inline scripts); the first 256 K give
+# every canonical URL, author, site name and language the whole head gives (64 K misses 9
+# canonical URLs), at about 0.9 ms of CPU per page.
+MAX_HEAD_CHARS = 256 * 1024
+# <meta> names and properties, in order of trust, for each fact. article:author is often a
+# profile URL, not a name: URLs are skipped wherever they appear.
+_AUTHOR_KEYS = ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author")
+_SITE_NAME_KEYS = ("og:site_name", "application-name")
+_FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
+# Tags are short ("en", "pt-br", "zh-hant-tw"); more is junk, and the column holds 16.
+_MAX_LANGUAGE_CHARS = 16
+
+
+@dataclass(frozen=True)
+class PageMetadata:
+    """What a page declares about itself; none of it checked (the caller validates the
+    canonical URL: same site, not a home page)."""
+
+    canonical_url: str | None = None  # <link rel=canonical>, else og:url, resolved
+    author: str | None = None
+    site_name: str | None = None
+    language: str | None = None  # <html lang>, else Content-Language, else og:locale
+    feed_urls: tuple[str, ...] = ()  # <link rel=alternate> to RSS/Atom feeds, resolved
+
+
+def page_metadata(html: str, *, url: str | None = None) -> PageMetadata:
+    """The few facts a page states in its <head> (``html`` decoded as the fetch step decodes
+    it, by the charset the server named); empty when there is no readable head."""
+    head = _head(html)
+    if head is None:
+        return PageMetadata()
+    metas: dict[str, str] = {}
+    for meta in head.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("http-equiv") or "").strip()
+        content = " ".join((meta.get("content") or "").split())
+        if key and content:
+            metas.setdefault(key.lower(), content)
+    canonical = None
+    feeds = []
+    for link in head.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if not href:
+            continue
+        if "canonical" in rel and canonical is None:
+            canonical = href
+        kind = (link.get("type") or "").strip().lower()
+        if "alternate" in rel and kind in _FEED_TYPES:
+            feeds.append(urljoin(url, href) if url else href)
+    canonical = canonical or metas.get("og:url")
+    root = head.getroottree().getroot()
+    language = root.get("lang") or metas.get("content-language") or metas.get("og:locale")
+    return PageMetadata(
+        canonical_url=urljoin(url, canonical) if canonical and url else canonical,
+        author=_first_name(metas, _AUTHOR_KEYS),
+        site_name=_first_name(metas, _SITE_NAME_KEYS),
+        language=_language_tag(language),
+        feed_urls=tuple(dict.fromkeys(feeds)),
+    )
+
+
+def _head(html: str) -> HtmlElement | None:
+    data = html[:MAX_HEAD_CHARS]
+    end = data.lower().find("</head>")
+    if end >= 0:
+        data = data[:end] + "</head></html>"
+    if data.lstrip().startswith("<?xml"):  # lxml refuses a declaration in a decoded string
+        data = data.split("?>", 1)[-1]
+    try:
+        root = lxml.html.document_fromstring(data)
+    except (etree.LxmlError, ValueError):
+        return None
+    return root.find("head")
+
+
+def _first_name(metas: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = metas.get(key)
+        if value and not value.lower().startswith(("http://", "https://")):
+            return value[:200]
+    return None
+
+
+def _language_tag(value: str | None) -> str | None:
+    """ "fr_FR" -> "fr-fr": BCP 47's spelling, lower-cased; None for anything else."""
+    if not value:
+        return None
+    tag = value.strip().replace("_", "-").lower().split(",")[0].strip()
+    if not tag or len(tag) > _MAX_LANGUAGE_CHARS:
+        return None
+    if not all(part.isalnum() and part.isascii() for part in tag.split("-")):
+        return None
+    return tag
 
 
 # A small page that goes through every step of extract_html, metadata included.

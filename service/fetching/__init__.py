@@ -12,6 +12,7 @@ from service.fetching.policy import (
 from service.fetching.safe_client import (
     FetchedPage,
     Resolver,
+    Validators,
     fetch_page,
     resolve_with_system_dns,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "HTTPStatusFailed",
     "Resolver",
     "URLRefused",
+    "Validators",
     "check_address",
     "check_url_syntax",
     "fetch_page",

@@ -42,7 +42,7 @@ import redis
 from protego import Protego
 
 from service.fetching.body import ROBOTS_TXT
-from service.fetching.policy import FetchError, FetchPolicy, HTTPStatusFailed
+from service.fetching.policy import FetchError, FetchPolicy, HTTPStatusFailed, URLRefused
 from service.fetching.safe_client import Resolver, fetch_page
 
 # RFC 9309 §2.5: parsers must read at least 500 KiB; Google reads exactly that much.
@@ -178,6 +178,11 @@ class RedisRobotsCache:
     def claim_fetch(self, key: str, *, lease_s: int) -> bool:
         return bool(self._redis.set(self.PREFIX + key + ":fetching", "1", nx=True, ex=lease_s))
 
+    def seconds_left(self, key: str) -> float | None:
+        """How long the cached entry for ``key`` still lives; None if there is none."""
+        left_ms = int(self._redis.pttl(self.PREFIX + key))
+        return left_ms / 1000 if left_ms > 0 else None
+
 
 def product_token(user_agent: str) -> str:
     """The token robots.txt groups are matched against: "newsdedup" of "newsdedup/0.1 (+…)"."""
@@ -224,12 +229,15 @@ def robots_file_from_error(error: FetchError) -> RobotsFile:
 def fetch_robots_file(
     url: str, *, policy: FetchPolicy, resolver: Resolver | None = None
 ) -> RobotsFile:
-    """Fetch the robots.txt governing ``url`` through the safe client; never raises for a
-    failed fetch (that is an outcome)."""
+    """Fetch the robots.txt governing ``url`` through the safe client. A failed fetch is an
+    outcome, not an error; a refused target (the SSRF guard: a private address, say) raises
+    URLRefused, because no page on that origin may ever be fetched and retrying cannot help."""
     try:
         page = fetch_page(
             robots_url(url), policy=policy, resolver=resolver, content_types=ROBOTS_TXT
         )
+    except URLRefused:
+        raise
     except FetchError as error:
         return robots_file_from_error(error)
     return robots_file_from_body(page.status, page.body)

@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpcore
 import httpx
@@ -41,12 +41,27 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What a server said identifies the version it sent (ETag, Last-Modified), sent back as
+    If-None-Match / If-Modified-Since so that an unchanged document costs a 304 and no body."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class FetchedPage:
     url: str  # final URL after redirects, normalized
-    status: int
-    content_type: str  # media type without parameters, e.g. "text/html"
+    status: int  # 2xx, or 304 when the request was conditional and the server says unchanged
+    content_type: str  # media type without parameters, e.g. "text/html"; "" for a 304
     charset: str | None  # from the Content-Type header only; the HTML may declare its own
-    body: bytes  # decoded (no Content-Encoding), at most policy.max_bytes
+    body: bytes  # decoded (no Content-Encoding), at most policy.max_bytes; empty for a 304
+    # The response's validators, to send back next time (a 304 may repeat or update them).
+    validators: Validators = field(default_factory=Validators)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 @dataclass(frozen=True)
@@ -66,12 +81,15 @@ def fetch_page(
     policy: FetchPolicy,
     resolver: Resolver | None = None,
     content_types: ContentTypes = PAGES,
+    validators: Validators | None = None,
 ) -> FetchedPage:
     """GET ``url`` and return the page, or raise URLRefused / FetchFailed with a short reason.
 
     ``content_types`` says what to ask for and keep: article pages by default; feeds, sitemaps
     and robots.txt pass their own (``body.FEEDS_AND_SITEMAPS``, ``body.ROBOTS_TXT``). A status
     other than 2xx or a followed redirect raises HTTPStatusFailed, a FetchFailed that carries it.
+    ``validators`` make the request conditional; a 304 then comes back as a page with
+    ``not_modified`` set and no body (without validators a 304 is an HTTPStatusFailed).
     """
     resolve = resolver if resolver is not None else resolve_with_system_dns
     deadline = Deadline(policy.total_timeout_s)
@@ -81,7 +99,12 @@ def fetch_page(
     redirects = 0
     while True:
         outcome = _fetch_once(
-            target, addresses, policy=policy, deadline=deadline, content_types=content_types
+            target,
+            addresses,
+            policy=policy,
+            deadline=deadline,
+            content_types=content_types,
+            validators=validators,
         )
         if isinstance(outcome, FetchedPage):
             return outcome
@@ -145,6 +168,7 @@ def _fetch_once(
     policy: FetchPolicy,
     deadline: Deadline,
     content_types: ContentTypes,
+    validators: Validators | None,
 ) -> FetchedPage | _Redirect:
     """One request/response, over a connection to the checked addresses only."""
     backend = PinnedBackend(
@@ -163,6 +187,7 @@ def _fetch_once(
         (b"Accept", content_types.accept.encode("ascii")),
         (b"Accept-Encoding", ACCEPT_ENCODING.encode("ascii")),
     ]
+    headers += _conditional_headers(validators)
     timeouts = {
         "connect": policy.connect_timeout_s,
         "read": policy.read_timeout_s,
@@ -180,7 +205,12 @@ def _fetch_once(
             ) as response,
         ):
             return _read_response(
-                response, target, policy=policy, deadline=deadline, content_types=content_types
+                response,
+                target,
+                policy=policy,
+                deadline=deadline,
+                content_types=content_types,
+                conditional=validators is not None,
             )
     except httpcore.TimeoutException as exc:
         if deadline.expired():
@@ -199,6 +229,7 @@ def _read_response(
     policy: FetchPolicy,
     deadline: Deadline,
     content_types: ContentTypes,
+    conditional: bool = False,
 ) -> FetchedPage | _Redirect:
     status = response.status
     if status in REDIRECT_STATUSES:
@@ -206,6 +237,11 @@ def _read_response(
         if location is None:
             raise FetchFailed(f"HTTP {status} without Location")
         return _Redirect(location)
+    response_validators = Validators(
+        etag=_header(response, b"etag"), last_modified=_header(response, b"last-modified")
+    )
+    if status == 304 and conditional:  # RFC 9110 §15.4.5: no content follows
+        return FetchedPage(str(target.url), status, "", None, b"", response_validators)
     if not 200 <= status < 300:
         raise HTTPStatusFailed(status, retry_after=_header(response, b"retry-after"))
 
@@ -247,7 +283,23 @@ def _read_response(
         content_type=media_type or content_types.untyped_media_type,
         charset=charset,
         body=body,
+        validators=response_validators,
     )
+
+
+def _conditional_headers(validators: Validators | None) -> list[tuple[bytes, bytes]]:
+    """If-None-Match / If-Modified-Since, as the server spelt its validators (RFC 9110 §13.1).
+    A value that is not plain ASCII is left out rather than sent mangled."""
+    if validators is None:
+        return []
+    headers = []
+    for name, value in (
+        (b"If-None-Match", validators.etag),
+        (b"If-Modified-Since", validators.last_modified),
+    ):
+        if value and value.isascii() and value.isprintable():
+            headers.append((name, value.encode("ascii")))
+    return headers
 
 
 def _require_kind(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -32,6 +32,10 @@ class NewArticle:
     title: str | None = None
     published_at: datetime | None = None
     source: str | None = None
+    # Set when a source's poll found the article (service.sources.polling), not by the API.
+    source_id: int | None = None
+    feed_guid: str | None = None
+    author: str | None = None
 
     @property
     def needs_fetch(self) -> bool:
@@ -133,14 +137,7 @@ def _checked(item: NewArticle, policy: FetchPolicy) -> NewArticle:
         url = check_url_syntax(item.url, policy=policy)
     except URLRefused as refused:
         raise InvalidArticle(f"url refused: {refused.reason}") from refused
-    return NewArticle(
-        url=url,
-        text=item.text,
-        html=item.html,
-        title=item.title,
-        published_at=item.published_at,
-        source=item.source,
-    )
+    return replace(item, url=url)
 
 
 def _known_request(session: Session, key: str, body_hash: bytes) -> list[AcceptedArticle] | None:
@@ -177,6 +174,9 @@ def record_articles(items: Sequence[NewArticle], *, session: Session) -> list[Ac
                 "content": content.replace("\x00", "") if content is not None else None,
                 "content_kind": kind,
                 "status": ArticleStatus.QUEUED.value,
+                "source_id": a.source_id,
+                "feed_guid": a.feed_guid,
+                "author": a.author,
             }
         )
     ids = articles.insert_articles(session, rows)

@@ -97,6 +97,41 @@ class FetchClaim:
     status: str
     url: str | None
     has_content: bool
+    attempts: int = 0  # this claim's attempt included
+
+
+def defer_fetch(
+    session: Session, article_id: int, *, seconds: float, count_attempt: bool = False
+) -> None:
+    """The claimed fetch did not run: robots.txt or the host's gate said "not now". Back to
+    queued and due again in ``seconds`` (its message is re-queued with that countdown); the
+    sweeper waits for it. Waiting for the host's turn is no failed attempt; a host whose
+    robots.txt cannot be read is (``count_attempt``), so that such waits end."""
+    session.execute(
+        text(
+            "UPDATE articles SET status = 'queued', "
+            "attempts = CASE WHEN :counted THEN attempts ELSE greatest(attempts - 1, 0) END, "
+            "fetch_not_before = now() + make_interval(secs => :seconds), updated_at = now() "
+            "WHERE id = :id AND status IN ('queued', 'processing') AND content IS NULL"
+        ),
+        {"id": article_id, "seconds": seconds, "counted": count_attempt},
+    )
+
+
+def known_urls(session: Session, urls: Sequence[str]) -> set[str]:
+    """Which of ``urls`` an article already has, as its URL or its page's canonical URL: one
+    query for a whole feed (served by ix_articles_url and ix_articles_canonical_url)."""
+    if not urls:
+        return set()
+    rows = session.execute(
+        text(
+            "SELECT url FROM articles WHERE url = ANY(CAST(:urls AS text[])) "
+            "UNION SELECT canonical_url FROM articles "
+            "WHERE canonical_url = ANY(CAST(:urls AS text[]))"
+        ),
+        {"urls": sorted(set(urls))},
+    ).all()
+    return {str(r[0]) for r in rows}
 
 
 def claim_for_fetch(session: Session, article_id: int) -> FetchClaim | None:
@@ -108,22 +143,55 @@ def claim_for_fetch(session: Session, article_id: int) -> FetchClaim | None:
             "  UPDATE articles SET status = 'processing', attempts = attempts + 1, "
             "  updated_at = now() "
             "  WHERE id = :id AND status IN ('queued', 'processing') AND content IS NULL "
-            "  AND url IS NOT NULL RETURNING id"
+            "  AND url IS NOT NULL RETURNING attempts"
             ") "
-            "SELECT status, url, content IS NOT NULL FROM articles WHERE id = :id"
+            # The read sees the row as it was before the CTE's update: the count comes from it.
+            "SELECT status, url, content IS NOT NULL, "
+            "coalesce((SELECT attempts FROM claimed), attempts) FROM articles WHERE id = :id"
         ),
         {"id": article_id},
     ).first()
-    return FetchClaim(str(row[0]), row[1], bool(row[2])) if row else None
+    return FetchClaim(str(row[0]), row[1], bool(row[2]), int(row[3])) if row else None
 
 
-def store_fetched_content(session: Session, article_id: int, *, content: str, kind: str) -> None:
+@dataclass(frozen=True)
+class PageFacts:
+    """What a fetched page says of itself, stored beside its content."""
+
+    final_url: str | None = None  # after redirects
+    canonical_url: str | None = None  # declared and accepted (same site, not a home page)
+    author: str | None = None
+    site_name: str | None = None
+    language: str | None = None  # as the page declares it
+
+
+def store_fetched_content(
+    session: Session,
+    article_id: int,
+    *,
+    content: str,
+    kind: str,
+    facts: PageFacts | None = None,
+) -> None:
+    facts = facts or PageFacts()
     session.execute(
         text(
             "UPDATE articles SET content = :content, content_kind = :kind, "
+            "final_url = :final_url, canonical_url = :canonical_url, "
+            "author = coalesce(:author, author), site_name = :site_name, "
+            "page_language = :language, fetch_not_before = NULL, "
             "updated_at = now() WHERE id = :id AND content IS NULL"
         ),
-        {"content": content, "kind": kind, "id": article_id},
+        {
+            "content": content,
+            "kind": kind,
+            "id": article_id,
+            "final_url": facts.final_url,
+            "canonical_url": facts.canonical_url,
+            "author": facts.author,
+            "site_name": facts.site_name,
+            "language": facts.language,
+        },
     )
 
 
@@ -299,6 +367,9 @@ def claim_stale(session: Session, *, older_than_s: int, limit: int) -> list[tupl
             "UPDATE articles SET updated_at = now() WHERE id IN ("
             "  SELECT id FROM articles WHERE status IN ('queued', 'processing') "
             "  AND updated_at < now() - make_interval(secs => :age) "
+            # A deferred fetch is stale only once its countdown has passed by as much.
+            "  AND (fetch_not_before IS NULL "
+            "    OR fetch_not_before < now() - make_interval(secs => :age)) "
             "  ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
             ") RETURNING id, content IS NULL"
         ),

@@ -69,6 +69,8 @@ class MemberRow:
     match_kind: str | None
     similarity: float | None
     matched_article_id: int | None
+    source_id: int | None = None  # the polled source that brought it
+    site_name: str | None = None  # the outlet, as its page names itself
 
 
 def get_story(session: Session, story_id: int) -> StoryRow | None:
@@ -103,6 +105,8 @@ def members_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[Mem
             Article.match_kind,
             Article.similarity,
             Article.matched_article_id,
+            Article.source_id,
+            Article.site_name,
         )
         .where(Article.story_id.in_(story_ids))
         .order_by(Article.story_id, Article.id)
@@ -117,6 +121,8 @@ def members_of(session: Session, story_ids: Sequence[int]) -> dict[int, list[Mem
             match_kind=r.match_kind,
             similarity=r.similarity,
             matched_article_id=r.matched_article_id,
+            source_id=r.source_id,
+            site_name=r.site_name,
         )
         members[member.story_id].append(member)
     return members

@@ -42,6 +42,9 @@ class StoryMember:
     match: str | None
     matched_article_id: int | None
     is_canonical: bool
+    # Which outlet told it: the polled source that brought it, the name its page gives.
+    source_id: int | None = None
+    site_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def _view(story: StoryRow, members: list[MemberRow]) -> StoryView:
             match=m.match_kind,
             matched_article_id=m.matched_article_id,
             is_canonical=m.id == canonical,
+            source_id=m.source_id,
+            site_name=m.site_name,
         )
         for m in members
     ]

@@ -46,6 +46,10 @@ STACK_ENV = {
     "NEWSDEDUP_MAX_BACKLOG": "5000",
     # Count the backlog on every request, so one test's backlog never leaks into the next.
     "NEWSDEDUP_BACKLOG_COUNT_MAX_AGE_S": "0",
+    # Every fetch goes to 127.0.0.1, one host for the politeness gate: at its default of one
+    # request a second, a test fetching 50 pages would wait 50 s. The gate's own test sets
+    # its interval in a stack of its own (tests/integration/test_sources_politeness.py).
+    "NEWSDEDUP_POLITENESS_MIN_INTERVAL_S": "0.02",
 }
 
 
@@ -167,7 +171,7 @@ def stack(
 
 TABLES = (
     "article_signatures, lsh_bands, term_document_frequencies, corpus_counters, source_lines, "
-    "stories, articles, idempotency_keys"
+    "stories, articles, idempotency_keys, sources, source_documents, source_fetches"
 )
 
 

@@ -78,36 +78,48 @@ def celery_control(redis_url: str) -> Iterator[Celery]:
         app.close()
 
 
-def queued_or_unacknowledged(redis_url: str) -> int:
-    """Messages waiting in the queues or delivered and not yet acknowledged (every task is
-    acks-late, so a running task's message counts here until it has finished)."""
+def queued_and_unacknowledged(redis_url: str) -> tuple[int, int]:
+    """(messages waiting in the queues, messages delivered and not yet acknowledged). Every task
+    is acks-late, so a running task's message counts as unacknowledged until it has finished,
+    and so does a message a worker holds for a later time (a deferred fetch or poll)."""
     client = redis_client(redis_url)
     try:
-        return sum(int(client.llen(queue)) for queue in QUEUES) + int(client.hlen(UNACKED_KEY))
+        return sum(int(client.llen(queue)) for queue in QUEUES), int(client.hlen(UNACKED_KEY))
     finally:
         client.close()
 
 
-def worker_tasks(app: Celery, *, nodes: int) -> list[dict[str, Any]]:
-    """The tasks the workers run or hold reserved, as `nodes` worker nodes report them."""
+@dataclass(frozen=True)
+class WorkerTasks:
+    running: list[dict[str, Any]]  # active or reserved: being run, or next in line
+    deferred: list[dict[str, Any]]  # held for a later time (countdown / ETA)
+
+
+def worker_tasks(app: Celery, *, nodes: int) -> WorkerTasks:
+    """The tasks the workers run, hold reserved or hold for later, as `nodes` nodes report."""
     inspect = app.control.inspect(timeout=5.0, limit=nodes)
-    tasks: list[dict[str, Any]] = []
-    for answer in (inspect.active(), inspect.reserved()):
+    answers = [inspect.active(), inspect.reserved(), inspect.scheduled()]
+    for answer in answers:
         assert answer is not None and len(answer) >= nodes, f"workers did not answer: {answer}"
-        tasks += [task for node_tasks in answer.values() for task in node_tasks]
-    return tasks
+    active, reserved, scheduled = (
+        [task for node_tasks in answer.values() for task in node_tasks] for answer in answers
+    )
+    return WorkerTasks(running=active + reserved, deferred=scheduled)
 
 
 def wait_until_idle(redis_url: str, *, nodes: int = 1, timeout_s: float = 300) -> None:
-    """Wait until no message is queued or unacknowledged and the workers report no active or
-    reserved task: nothing of an earlier test is still being processed."""
+    """Wait until no message is queued, the workers run nothing and hold nothing reserved, and
+    the only unacknowledged messages are those held for a later time: nothing of an earlier
+    test is still being processed. A deferred fetch or poll (a countdown of up to 15 minutes)
+    is not waited for: ids are never reused, so when it runs it finds no row and does nothing."""
 
     def idle() -> bool:
-        waiting = queued_or_unacknowledged(redis_url)
-        if waiting:
+        queued, unacknowledged = queued_and_unacknowledged(redis_url)
+        if queued:
             return False
         with celery_control(redis_url) as app:
-            return not worker_tasks(app, nodes=nodes)
+            tasks = worker_tasks(app, nodes=nodes)
+        return not tasks.running and unacknowledged <= len(tasks.deferred)
 
     poll_until(idle, timeout_s=timeout_s, what="the workers to be idle")
 

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from service.fetching import URLRefused
 from service.fetching.robots import (
     MAX_PARSED_BYTES,
     RobotsCacheTimes,
@@ -196,9 +197,11 @@ def test_network_error_disallows_all() -> None:
     assert not rules.allows(url)
 
 
-def test_refused_target_disallows_all() -> None:
-    robots_file = fetch_robots_file("http://10.0.0.1/a", policy=LOCAL, resolver=_resolve)
-    assert robots_file.outcome is RobotsOutcome.DISALLOW_ALL
+def test_a_refused_target_is_an_error_not_an_outcome() -> None:
+    """The SSRF guard's refusal is final for the whole origin: no robots.txt outcome (which
+    would only defer the article) but the refusal itself, so the article fails at once."""
+    with pytest.raises(URLRefused, match="private"):
+        fetch_robots_file("http://10.0.0.1/a", policy=LOCAL, resolver=_resolve)
 
 
 # ---------------------------------------------------------------- names and keys
