@@ -86,6 +86,8 @@ class Article(Base):
     # Why the article joined its story or started one, as decided (see dedup.assign).
     match_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     features: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The sentence encoder's row (float16 bytes; dedup.encoder), None with the encoder off.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

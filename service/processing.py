@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session
 
 from service.db import SessionFactory
 from service.dedup.assign import Assignment, MatchSettings, ProcessedArticle, assign_story
+from service.dedup.encoder import encoder
 from service.dedup.features import extract_features
+from service.dedup.semantic import language_means
+from service.dedup.semantic import warm_up as warm_up_semantic_keys
 from service.extraction import (
     ExtractedArticle,
     ExtractionError,
@@ -30,6 +33,7 @@ from service.extraction import (
     page_metadata,
     stopwords,
 )
+from service.extraction import warm_up as warm_up_extraction
 from service.fetching import FetchError
 from service.fetching.polite import NotNow, PoliteClient, RobotsDisallowed, RobotsUnreachable
 from service.metrics import Stage, record_done, record_failed, stage_timer
@@ -149,6 +153,16 @@ def page_facts(requested_url: str, final_url: str, html: str) -> PageFacts:
 # --- process: claim -> extract -> gate -> assign -> learn -----------------------------------
 
 
+def warm_up(settings: Settings) -> None:
+    """Load what every article needs, once, in a parent process before it forks workers."""
+    warm_up_extraction()
+    semantic = MatchSettings.from_settings(settings).semantic
+    if semantic is not None:
+        encoder(semantic.max_tokens).warm_up()
+        warm_up_semantic_keys(semantic.scheme)
+        language_means(semantic.max_tokens)
+
+
 def process_article(
     article_id: int, *, session_factory: SessionFactory, settings: Settings
 ) -> StepResult:
@@ -168,19 +182,19 @@ def process_article(
         if reason:
             return _fail(session, article_id, reason)
 
+        # Prepared (the embedding included) before any lock is taken.
+        match_settings = MatchSettings.from_settings(settings)
+        processed = prepare(article, extracted, settings=match_settings, session=session)
+
         # A redelivered message may run while the first delivery is still working: the row lock
         # makes the second wait, then see the article done and stop.
         if articles.lock_status(session, article_id) in FINAL_STATUSES:
             session.rollback()
             return StepResult(StepOutcome.SKIPPED, "already final")
 
-        processed = prepare(article, extracted)
         with stage_timer(Stage.ASSIGN):
             assignment = assign_story(
-                article_id,
-                processed,
-                settings=MatchSettings.from_settings(settings),
-                session=session,
+                article_id, processed, settings=match_settings, session=session
             )
         learn(session, source, extracted, assignment)
         session.commit()
@@ -255,19 +269,37 @@ def text_hash(cleaned_text: str) -> bytes:
     return hashlib.sha256(normalised.encode("utf-8")).digest()
 
 
-def prepare(article: ArticleContent, extracted: ExtractedArticle) -> ProcessedArticle:
-    """What matching needs: language, story features, the hash that finds exact re-posts."""
+def prepare(
+    article: ArticleContent,
+    extracted: ExtractedArticle,
+    *,
+    settings: MatchSettings,
+    session: Session,
+) -> ProcessedArticle:
+    """What matching needs: language, story features, the hash that finds exact re-posts, and
+    (with the encoder on) the embedding of the headline and lead. An exact re-post of a stored
+    article is not embedded: it joins its twin's story without being compared, and its twin
+    carries the embedding for anyone who compares with it."""
     language = extracted.language or detect_language(extracted.text)
+    title = article.title or extracted.title
+    digest = text_hash(extracted.text)
+    embedding = None
+    if settings.semantic is not None and not articles.has_done_twin(
+        session, text_hash=digest, url=article.url
+    ):
+        with stage_timer(Stage.ENCODE):
+            embedding = encoder(settings.semantic.max_tokens).embed(title, extracted.text)
     return ProcessedArticle(
         url=article.url,
-        title=article.title or extracted.title,
+        title=title,
         text=extracted.text,
-        text_hash=text_hash(extracted.text),
+        text_hash=digest,
         language=language,
         published_at=article.published_at or extracted.published_at,
         features=extract_features(
             extracted.title, extracted.text, stopwords=stopwords(language), language=language
         ),
+        embedding=embedding,
     )
 
 

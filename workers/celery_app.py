@@ -12,7 +12,7 @@ from kombu.entity import Queue
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 from service import metrics
-from service.extraction import warm_up
+from service.processing import warm_up
 from service.redis_client import broker_url
 from service.settings import BROKER_VISIBILITY_TIMEOUT_S, get_settings
 
@@ -79,10 +79,12 @@ app = create_celery_app()
 
 
 @signals.worker_init.connect
-def warm_up_extraction(**_: object) -> None:
+def warm_up_before_fork(**_: object) -> None:
     """Runs in the main worker process before the pool forks: children inherit a warm
-    extractor instead of each paying ~0.4 s on its first page."""
-    warm_up()
+    extractor (instead of each paying ~0.4 s on its first page) and the encoder's memory-mapped
+    model and key directions, shared by every pool process (one OpenMP thread, so the forked
+    children can embed)."""
+    warm_up(get_settings())
 
 
 @signals.task_retry.connect

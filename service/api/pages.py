@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.api.routes import MAX_ROW_ID, SessionDep, SettingsDep
+from service.dedup.assign import MatchSettings
 from service.stories import compare, explain, queries
 
 HERE = Path(__file__).resolve().parent
@@ -251,7 +252,7 @@ def compare_page(a_id: str, b_id: str, session: SessionDep, settings: SettingsDe
     first, second = parse_id(a_id, what="article"), parse_id(b_id, what="article")
     try:
         pair = queries.compare_side_by_side(
-            session, first, second, threshold=settings.same_story_threshold
+            session, first, second, settings=MatchSettings.from_settings(settings)
         )
     except compare.ArticleNotFound as missing:
         raise PageError(404, "No such article", f"There is {missing}.") from missing

@@ -25,6 +25,7 @@ from service.api.schemas import (
     StoryPageOut,
 )
 from service.db import get_session_factory, ping_database
+from service.dedup.assign import MatchSettings
 from service.ingest import IdempotencyConflict, InvalidArticle, NewArticle, accept_articles
 from service.models import SourceKind
 from service.redis_client import redis_client
@@ -192,7 +193,7 @@ def compare_articles(
     """How similar two processed articles are, whether they are one story, and why."""
     try:
         result = story_compare.compare_articles(
-            session, article_id, other_id, threshold=settings.same_story_threshold
+            session, article_id, other_id, settings=MatchSettings.from_settings(settings)
         )
     except story_compare.ArticleNotFound as missing:
         raise HTTPException(404, str(missing)) from missing

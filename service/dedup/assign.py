@@ -1,10 +1,13 @@
 """Find or create the story of an article: atomic in PostgreSQL, never a scan over articles.
 
 1. Exact re-post (same cleaned text or same URL): joins that story, not counted as a variant.
-2. MinHash LSH over the story features proposes candidates from the band index in PostgreSQL.
-3. The verification score decides; the best candidate at or above the threshold gives the story.
-All of it runs under advisory locks on the article's band keys, text hash and URL, taken in
-ascending order, so two workers handling near-duplicates at once cannot create two stories.
+2. Candidates from the band index in PostgreSQL: MinHash LSH over the story features, and (with
+   the encoder on) the embedding's nearest-anchor keys, each family with its own top N.
+3. One verdict per candidate (verdict.Judge); the candidate that clears its threshold by most
+   gives the story.
+All of it runs under advisory locks on the article's band keys (MinHash keys, and the semantic
+keys it looks up), text hash and URL, taken in ascending order, so two workers handling
+near-duplicates at once cannot create two stories.
 """
 
 from __future__ import annotations
@@ -19,21 +22,24 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db import lock_key, lock_keys
-from service.dedup.features import StoryFeatures
-from service.dedup.scoring import (
-    Idf,
-    IdfTable,
-    MatchScore,
-    StoryScorer,
-    effective_threshold,
-    score_weights,
+from service.dedup.decision import DecisionModel
+from service.dedup.encoder import (
+    EMBEDDING_MODEL,
+    EMBEDDING_VERSION,
+    FloatRow,
+    decode_embedding,
+    encode_embedding,
 )
+from service.dedup.features import StoryFeatures
+from service.dedup.scoring import Idf, IdfTable, effective_threshold, score_weights
+from service.dedup.semantic import SemanticBandScheme, SemanticKeys, language_means, semantic_keys
 from service.dedup.signature import (
     SignatureScheme,
     band_keys,
     encode_hashvalues,
     minhash_values,
 )
+from service.dedup.verdict import Comparable, Judge, MatchRules, Verdict
 from service.models import MatchKind
 from service.repositories import articles, band_index, stories
 from service.repositories.band_index import StoredMember
@@ -45,6 +51,28 @@ NEAR_COPY_SHINGLE_WORDS = 5
 
 
 @dataclass(frozen=True)
+class SemanticMatching:
+    """What the encoder adds: its input length, its band keys, the decision model."""
+
+    max_tokens: int
+    scheme: SemanticBandScheme
+    model: DecisionModel
+    max_candidates: int
+    band_read_limit: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "embedding_model": EMBEDDING_MODEL,
+            "embedding_version": EMBEDDING_VERSION,
+            "max_tokens": self.max_tokens,
+            "keys": self.scheme.to_json(),
+            "model": self.model.to_json(),
+            "max_candidates": self.max_candidates,
+            "band_read_limit": self.band_read_limit,
+        }
+
+
+@dataclass(frozen=True)
 class MatchSettings:
     num_perm: int
     bands: int
@@ -52,9 +80,20 @@ class MatchSettings:
     band_read_limit: int
     same_story_threshold: float
     near_copy_jaccard: float
+    # None: the encoder is off, and the lexical score alone decides.
+    semantic: SemanticMatching | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MatchSettings:
+        semantic = None
+        if settings.semantic_matching:
+            semantic = SemanticMatching(
+                max_tokens=settings.embedding_max_tokens,
+                scheme=SemanticBandScheme(),
+                model=DecisionModel(attribution_veto=settings.attribution_veto),
+                max_candidates=settings.semantic_candidates,
+                band_read_limit=settings.semantic_band_read_limit,
+            )
         return cls(
             num_perm=settings.minhash_num_perm,
             bands=settings.lsh_bands,
@@ -62,6 +101,7 @@ class MatchSettings:
             band_read_limit=settings.lsh_band_read_limit,
             same_story_threshold=settings.same_story_threshold,
             near_copy_jaccard=settings.near_copy_jaccard,
+            semantic=semantic,
         )
 
     @property
@@ -78,7 +118,27 @@ class MatchSettings:
             "same_story_threshold": self.same_story_threshold,
             "near_copy_jaccard": self.near_copy_jaccard,
             "score_weights": score_weights(),
+            "semantic": self.semantic.to_json() if self.semantic else None,
         }
+
+    def rules(self, document_count: int) -> MatchRules:
+        """How pairs are judged in a store of `document_count` articles: a young corpus cannot
+        tell topic words from story words, so the lexical score must clear a higher bar."""
+        return MatchRules(
+            lexical_threshold=effective_threshold(self.same_story_threshold, document_count),
+            model=self.semantic.model if self.semantic else None,
+        )
+
+    def comparable(self, features: StoryFeatures, embedding: FloatRow | None) -> Comparable:
+        """An article as the judge sees it: its embedding centred on its language's mean."""
+        if embedding is None or self.semantic is None:
+            return Comparable(features)
+        means = language_means(self.semantic.max_tokens)
+        return Comparable(
+            features,
+            means.centre(embedding, features.language),
+            centred_on_its_language=means.knows(features.language),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,35 +173,46 @@ class ProcessedArticle:
     language: str | None
     published_at: datetime | None
     features: StoryFeatures
+    # The raw encoder row (None with the encoder off), stored; centred when compared.
+    embedding: FloatRow | None = None
 
 
 @dataclass(frozen=True)
 class Decision:
     """Which candidate's story an article joins (None: it starts a new story), and the best
-    candidate with its score and evidence, whether or not it reached the threshold."""
+    candidate with its verdict and evidence, whether or not it cleared its threshold."""
 
     member: StoredMember | None
     best: StoredMember | None
-    match: MatchScore | None
+    verdict: Verdict | None
+    evidence: dict[str, Any] | None
 
 
 def choose_story(
-    article: StoryFeatures,
-    candidates: Sequence[tuple[StoredMember, StoryFeatures]],
+    article: Comparable,
+    candidates: Sequence[tuple[StoredMember, Comparable]],
     *,
     idf: Idf,
-    threshold: float,
+    rules: MatchRules,
 ) -> Decision:
-    """The best-scoring candidate joins the article to its story if its score reaches the
-    threshold; the first of equal scores wins (candidates come most band collisions first)."""
+    """The candidate whose verdict clears its threshold by most gives the story; if none
+    clears it, the closest one is named as the best. The first of equal margins wins
+    (candidates come most shared band keys first)."""
     if not candidates:
-        return Decision(None, None, None)
-    scorer = StoryScorer(article, idf=idf)
-    scores = [scorer.score(features) for _, features in candidates]
-    top = max(range(len(candidates)), key=scores.__getitem__)
-    member, features = candidates[top]
-    match = scorer.match(features)
-    return Decision(member if match.score >= threshold else None, member, match)
+        return Decision(None, None, None, None)
+    judge = Judge(article, idf=idf, rules=rules)
+    verdicts = [judge.verdict(comparable) for _, comparable in candidates]
+    joining = [i for i, v in enumerate(verdicts) if v.same_story]
+    pool = joining or range(len(candidates))
+    top = max(pool, key=lambda i: verdicts[i].margin)
+    member, comparable = candidates[top]
+    verdict = verdicts[top]
+    return Decision(
+        member if verdict.same_story else None,
+        member,
+        verdict,
+        judge.evidence(comparable, verdict),
+    )
 
 
 def assign_story(
@@ -153,13 +224,22 @@ def assign_story(
 ) -> Assignment:
     """Find or create the article's story and store the article, done, in it.
 
-    Runs within the caller's transaction; the caller commits, which releases the locks.
+    Runs within the caller's transaction; the caller commits, which releases the locks. The
+    embedding is computed before (processing.prepare): ~50 ms of CPU must not hold locks.
     """
     features = article.features
     scheme = settings.scheme
     hashvalues = minhash_values(features.key_features(), scheme)
     keys = band_keys(hashvalues, scheme)
-    locks = [*keys, lock_key("text", article.text_hash)]
+    comparable = settings.comparable(features, article.embedding)
+    semantic = (
+        semantic_keys(comparable.embedding, settings.semantic.scheme)
+        if comparable.embedding is not None and settings.semantic is not None
+        else SemanticKeys([], [])
+    )
+    # Two articles that could find each other through a semantic key share a probed key: the
+    # one found stores it, and the finder probes it.
+    locks = [*keys, *semantic.probes, lock_key("text", article.text_hash)]
     if article.url:
         locks.append(lock_key("url", article.url))
     lock_keys(session, locks)
@@ -185,21 +265,21 @@ def assign_story(
         keys=keys,
         limit=settings.max_candidates,
         per_band_limit=settings.band_read_limit,
+        semantic_keys=semantic.probes,
+        semantic_limit=settings.semantic.max_candidates if settings.semantic else 0,
+        semantic_per_band_limit=settings.semantic.band_read_limit if settings.semantic else 0,
     )
-    decision = Decision(None, None, None)
-    threshold = settings.same_story_threshold
+    decision = Decision(None, None, None, None)
     if candidates:
-        scored = [(c, StoryFeatures.from_json(c.features)) for c in candidates]
-        terms = set(features.term_weights).union(*(f.term_weights for _, f in scored))
+        comparables = [(c, _comparable(c, settings)) for c in candidates]
+        terms = set(features.term_weights).union(*(c.features.term_weights for _, c in comparables))
         documents, frequencies = band_index.document_frequencies(session, terms)
-        # A young corpus cannot tell topic words from story words: demand more evidence.
-        threshold = effective_threshold(settings.same_story_threshold, documents)
         decision = choose_story(
-            features,
-            scored,
+            comparable,
+            comparables,
             # Each term's IDF is computed once, not once per candidate pair it appears in.
             idf=IdfTable(documents, frequencies).__getitem__,
-            threshold=threshold,
+            rules=settings.rules(documents),
         )
 
     band_index.index_article(
@@ -207,38 +287,48 @@ def assign_story(
         article_id=article_id,
         scheme=settings.to_json(),
         hashvalues=encode_hashvalues(hashvalues),
-        keys=keys,
+        keys=[*keys, *semantic.stored],
         terms=features.term_weights,
     )
 
-    if decision.member is not None and decision.match is not None:
-        member, match = decision.member, decision.match
+    if decision.member is not None and decision.verdict is not None:
+        member = decision.member
         jaccard = shingle_jaccard(
             article.text, articles.cleaned_text(session, member.article_id) or ""
         )
         kind = MatchKind.NEAR_COPY if jaccard >= settings.near_copy_jaccard else MatchKind.REWRITE
         joined = {
             "decided_by": "story score",
-            **match.evidence(),
-            "threshold": round(threshold, 4),
+            **(decision.evidence or {}),
             "shared_wording": round(jaccard, 4),
         }
-        assignment = Assignment(member.story_id, kind, member.article_id, match.score, joined)
+        assignment = Assignment(
+            member.story_id, kind, member.article_id, decision.verdict.similarity, joined
+        )
         _store(session, article_id, article, assignment, counts_as_variant=True)
         return assignment
 
     story_id = stories.create_story(session, canonical_article_id=article_id)
     started: dict[str, Any] = {"decided_by": "no candidate shares enough key terms"}
-    if decision.match is not None and decision.best is not None:
+    if decision.best is not None and decision.verdict is not None:
         started = {
-            "decided_by": "best candidate below the threshold",
+            **(decision.evidence or {}),
+            "decided_by": (
+                "best candidate vetoed: different original reporters"
+                if decision.verdict.vetoed
+                else "best candidate below the threshold"
+            ),
             "best_candidate": decision.best.article_id,
-            "best_score": round(decision.match.score, 4),
-            "threshold": round(threshold, 4),
+            "best_score": round(decision.verdict.similarity, 4),
         }
     assignment = Assignment(story_id, MatchKind.CANONICAL, None, None, started)
     _store(session, article_id, article, assignment, counts_as_variant=None)
     return assignment
+
+
+def _comparable(member: StoredMember, settings: MatchSettings) -> Comparable:
+    embedding = decode_embedding(member.embedding) if member.embedding else None
+    return settings.comparable(StoryFeatures.from_json(member.features), embedding)
 
 
 def _store(
@@ -260,6 +350,9 @@ def _store(
             language=article.language,
             published_at=article.published_at,
             features=json.dumps(article.features.to_json(), separators=(",", ":")),
+            embedding=encode_embedding(article.embedding)
+            if article.embedding is not None
+            else None,
             story_id=assignment.story_id,
             match_kind=assignment.match_kind.value,
             matched_article_id=assignment.matched_article_id,

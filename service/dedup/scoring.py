@@ -112,9 +112,18 @@ class StoryScorer:
         return cosine, lead
 
     def score(self, other: StoryFeatures) -> float:
-        return self._score(other, *self.components(other))
+        return self.score_components(other, *self.components(other))
 
-    def _score(self, other: StoryFeatures, cosine: float, lead: float) -> float:
+    def attributions_conflict(self, other: StoryFeatures) -> bool:
+        """Both leads cite an original reporter, and they share none."""
+        return bool(
+            self._attributions
+            and other.attributions
+            and self._attributions.isdisjoint(other.attributions)
+        )
+
+    def score_components(self, other: StoryFeatures, cosine: float, lead: float) -> float:
+        """The lexical score from its components (and the cited outlets' bonus or penalty)."""
         score = SCORE_INTERCEPT + WEIGHT_COSINE * cosine + WEIGHT_LEAD_TOLD * lead
         if not self._attributions.isdisjoint(other.attributions):
             score += SHARED_ATTRIBUTION_BONUS
@@ -126,7 +135,7 @@ class StoryScorer:
         """The score with its evidence."""
         a, b, idf = self.article, other, self.idf
         cosine, lead = self.components(other)
-        score = self._score(other, cosine, lead)
+        score = self.score_components(other, cosine, lead)
         shared_attr = tuple(sorted(self._attributions & set(b.attributions)))
         conflicting = None
         if not shared_attr and a.attributions and b.attributions:

@@ -288,6 +288,22 @@ def find_exact_member(
     return (int(row[0]), int(row[1]), bool(row[2])) if row else None
 
 
+def has_done_twin(session: Session, *, text_hash: bytes, url: str | None) -> bool:
+    """Whether a processed article has this cleaned text or URL (no lock: a hint to skip work
+    that find_exact_member, under the locks, confirms)."""
+    return (
+        session.execute(
+            text(
+                "SELECT 1 FROM articles WHERE status = 'done' AND story_id IS NOT NULL "
+                "AND (text_hash = :hash OR (CAST(:url AS text) IS NOT NULL AND url = :url)) "
+                "LIMIT 1"
+            ),
+            {"hash": text_hash, "url": url},
+        ).first()
+        is not None
+    )
+
+
 def cleaned_text(session: Session, article_id: int) -> str | None:
     value = session.execute(
         text("SELECT text FROM articles WHERE id = :id"), {"id": article_id}
@@ -305,6 +321,7 @@ class StoredArticle:
     language: str | None
     published_at: datetime | None
     features: str  # JSON
+    embedding: bytes | None  # the encoder's row, float16
     story_id: int
     match_kind: str
     matched_article_id: int | None
@@ -319,7 +336,8 @@ def store_processed(session: Session, article_id: int, stored: StoredArticle) ->
         text(
             "UPDATE articles SET title = :title, text = :text, text_hash = :hash, "
             "language = :language, published_at = :published_at, "
-            "features = CAST(:features AS jsonb), story_id = :story, match_kind = :kind, "
+            "features = CAST(:features AS jsonb), embedding = :embedding, "
+            "story_id = :story, match_kind = :kind, "
             "matched_article_id = :matched, similarity = :similarity, "
             "match_evidence = CAST(:evidence AS jsonb), status = 'done', "
             "error = NULL, processed_at = now(), updated_at = now() WHERE id = :id"
@@ -331,6 +349,7 @@ def store_processed(session: Session, article_id: int, stored: StoredArticle) ->
             "language": stored.language,
             "published_at": stored.published_at,
             "features": stored.features,
+            "embedding": stored.embedding,
             "story": stored.story_id,
             "kind": stored.match_kind,
             "matched": stored.matched_article_id,
@@ -383,7 +402,7 @@ def requeue_all_for_reindex(session: Session) -> list[int]:
     ids = session.execute(
         text(
             "UPDATE articles SET story_id = NULL, match_kind = NULL, similarity = NULL, "
-            "matched_article_id = NULL, match_evidence = NULL, features = NULL, "
+            "matched_article_id = NULL, match_evidence = NULL, features = NULL, embedding = NULL, "
             "status = 'queued', error = NULL, updated_at = now() "
             "WHERE content IS NOT NULL AND status IN ('done', 'failed') RETURNING id"
         )

@@ -19,37 +19,71 @@ class StoredMember:
     story_id: int
     features: dict[str, Any]
     published_at: Any
+    embedding: bytes | None = None
+
+
+_BAND_HITS = (
+    "  SELECT b.article_id, count(*) AS shared "
+    "  FROM unnest(CAST(:{keys} AS bigint[])) AS k(band_key) "
+    "  CROSS JOIN LATERAL ("
+    "    SELECT article_id FROM lsh_bands "
+    "    WHERE lsh_bands.band_key = k.band_key AND article_id <> :id "
+    "    ORDER BY article_id DESC LIMIT :{per_band}"
+    "  ) AS b "
+    "  GROUP BY b.article_id ORDER BY shared DESC, b.article_id LIMIT :{limit}"
+)
 
 
 def find_candidates(
-    session: Session, *, article_id: int, keys: Sequence[int], limit: int, per_band_limit: int
+    session: Session,
+    *,
+    article_id: int,
+    keys: Sequence[int],
+    limit: int,
+    per_band_limit: int,
+    semantic_keys: Sequence[int] = (),
+    semantic_limit: int = 0,
+    semantic_per_band_limit: int = 0,
 ) -> list[StoredMember]:
-    """Stored articles sharing LSH bands, most shared bands first (an estimate of Jaccard).
+    """Stored articles sharing band keys: the `limit` sharing the most MinHash keys (an
+    estimate of Jaccard), then the `semantic_limit` sharing the most semantic keys that are not
+    among them; each family most shared keys first.
 
-    Each band key contributes at most its per_band_limit newest rows (an index-only scan
-    backwards on the primary key), so a key shared by thousands of articles costs no more than
-    a rare one.
+    Each band key contributes at most its newest rows (an index-only scan backwards on the
+    primary key), so a key shared by thousands of articles costs no more than a rare one.
     """
     rows = session.execute(
         text(
-            "WITH hits AS ("
-            "  SELECT b.article_id, count(*) AS shared "
-            "  FROM unnest(CAST(:keys AS bigint[])) AS k(band_key) "
-            "  CROSS JOIN LATERAL ("
-            "    SELECT article_id FROM lsh_bands "
-            "    WHERE lsh_bands.band_key = k.band_key AND article_id <> :id "
-            "    ORDER BY article_id DESC LIMIT :per_band"
-            "  ) AS b "
-            "  GROUP BY b.article_id ORDER BY shared DESC, b.article_id LIMIT :limit"
+            "WITH minhash AS ("
+            + _BAND_HITS.format(keys="keys", per_band="per_band", limit="limit")
+            + "), semantic AS ("
+            + _BAND_HITS.format(
+                keys="semantic_keys", per_band="semantic_per_band", limit="semantic_limit"
+            )
+            + "), hits AS ("
+            "  SELECT article_id, shared, 0 AS family FROM minhash "
+            "  UNION ALL "
+            "  SELECT article_id, shared, 1 FROM semantic "
+            "  WHERE article_id NOT IN (SELECT article_id FROM minhash)"
             ") "
-            "SELECT a.id, a.story_id, a.features, a.published_at FROM hits "
+            "SELECT a.id, a.story_id, a.features, a.published_at, a.embedding FROM hits "
             "JOIN articles a ON a.id = hits.article_id "
             "WHERE a.story_id IS NOT NULL AND a.features IS NOT NULL "
-            "ORDER BY hits.shared DESC, a.id"
+            "ORDER BY hits.family, hits.shared DESC, a.id"
         ),
-        {"keys": list(keys), "id": article_id, "limit": limit, "per_band": per_band_limit},
+        {
+            "keys": list(keys),
+            "id": article_id,
+            "limit": limit,
+            "per_band": per_band_limit,
+            "semantic_keys": list(semantic_keys),
+            "semantic_limit": semantic_limit,
+            "semantic_per_band": semantic_per_band_limit,
+        },
     ).all()
-    return [StoredMember(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+    return [
+        StoredMember(int(r[0]), int(r[1]), r[2], r[3], bytes(r[4]) if r[4] else None) for r in rows
+    ]
 
 
 # Document frequencies are cached per worker process once the corpus is large enough that one

@@ -19,6 +19,7 @@ COMPONENT_WORDS = {
     "cosine": "Term overlap (IDF-weighted cosine of title, lead and body terms)",
     "lead_told": "How much of one lead the other article tells",
     "semantic": "Semantic similarity (sentence encoder)",
+    "embedding_cosine": "Semantic similarity (sentence encoder, language-centred cosine)",
 }
 # Keys rendered by describe() itself, or bookkeeping not worth a line.
 _HANDLED = {
@@ -35,6 +36,9 @@ _HANDLED = {
     "date_gap_days",
     "same_story_now",
     "semantic_similarity",
+    "deciding_signal",
+    "cross_language",
+    "vetoed",
 }
 
 
@@ -70,6 +74,10 @@ def deciding_signal(evidence: Mapping[str, Any] | None, similarity: float | None
     phrase = "story score"
     if similarity is not None and "threshold" in evidence:
         phrase += f" {similarity:.2f} ≥ {_number(evidence['threshold'])}"
+    if evidence.get("deciding_signal"):
+        phrase += f", carried most by its {evidence['deciding_signal']}"
+    if evidence.get("cross_language"):
+        phrase += " (across languages)"
     if evidence.get("shared_attributions"):
         phrase += f"; both cite {_names(evidence['shared_attributions'])}"
     return phrase
@@ -94,6 +102,16 @@ def describe(
                 f"{_number(evidence.get('threshold'))}",
             )
         )
+    elif decided_by == "best candidate vetoed: different original reporters":
+        lines.append(
+            EvidenceLine(
+                "Started a new story",
+                f"the closest stored article, {evidence.get('best_candidate')}, scored "
+                f"{_number(evidence.get('best_score'))} (threshold "
+                f"{_number(evidence.get('threshold'))}), but the two leads cite different "
+                "original reporters: a follow-up, not a retelling",
+            )
+        )
     elif decided_by == "no candidate shares enough key terms":
         lines.append(
             EvidenceLine("Started a new story", "no stored article shares enough key terms")
@@ -109,6 +127,10 @@ def describe(
             )
         )
 
+    if evidence.get("vetoed"):
+        lines.append(EvidenceLine("Not one story, whatever the score", str(evidence["vetoed"])))
+    if evidence.get("cross_language"):
+        lines.append(EvidenceLine("Languages", "different: judged with the cross-language bar"))
     if evidence.get("shared_attributions"):
         lines.append(
             EvidenceLine("Original reporter cited by both", _names(evidence["shared_attributions"]))

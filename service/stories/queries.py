@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from service.dedup.assign import MatchSettings
 from service.models import Article
 from service.repositories import articles, stories
 from service.repositories.articles import ArticleDetail, ArticleSummary, Backlog
@@ -178,9 +179,11 @@ class SideBySide:
     passages: SharedPassages
 
 
-def compare_side_by_side(session: Session, a_id: int, b_id: int, *, threshold: float) -> SideBySide:
+def compare_side_by_side(
+    session: Session, a_id: int, b_id: int, *, settings: MatchSettings
+) -> SideBySide:
     """Raises compare.ArticleNotFound or compare.ArticleNotProcessed, as compare_articles."""
-    comparison = compare.compare_articles(session, a_id, b_id, threshold=threshold)
+    comparison = compare.compare_articles(session, a_id, b_id, settings=settings)
     a, b = articles.article_detail(session, a_id), articles.article_detail(session, b_id)
     if a is None or b is None:  # gone since compare_articles read it
         raise compare.ArticleNotFound(f"no article {a_id if a is None else b_id}")

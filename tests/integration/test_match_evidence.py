@@ -20,14 +20,19 @@ def test_a_rewrite_keeps_the_evidence_that_joined_it_and_a_new_story_says_why(
     assert rewrite["decided_by"] == "story score"
     assert "kommersant" in rewrite["shared_attributions"]
     assert rewrite["threshold"] <= articles[joiner]["similarity"]
-    # The WSJ follow-up starts its own story: either nothing came close, or the best candidate
-    # scored under the bar it had to reach.
+    # The WSJ follow-up starts its own story: nothing came close, or the best candidate scored
+    # under the bar it had to reach, or (000 and 002 cite Kommersant, 003 the WSJ) it was vetoed.
     assert follow_up["decided_by"] in (
         "no candidate shares enough key terms",
         "best candidate below the threshold",
+        "best candidate vetoed: different original reporters",
     )
-    if "best_score" in follow_up:
+    if follow_up["decided_by"] == "best candidate below the threshold":
         assert follow_up["best_score"] < follow_up["threshold"]
+    if follow_up["decided_by"].startswith("best candidate vetoed"):
+        assert {"wsj", "kommersant"} <= {
+            outlet for side in follow_up["conflicting_attributions"] for outlet in side
+        }
 
 
 def test_an_exact_repost_says_it_repeats_the_text(service: ServiceClient) -> None:
