@@ -459,3 +459,17 @@ def article_counts(session: Session, source_ids: Sequence[int]) -> dict[int, dic
     for source_id, status, count in rows:
         counts[int(source_id)][str(status)] = int(count)
     return counts
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Sources by status, as ``sources.views`` decides it: stopped; else failing (a failure
+    since the last success); else new (never polled) or ok. One scan, at each metrics scrape."""
+    rows = session.execute(
+        text(
+            "SELECT CASE WHEN stopped_at IS NOT NULL THEN 'stopped' "
+            "WHEN consecutive_failures > 0 THEN 'failing' "
+            "WHEN last_polled_at IS NULL THEN 'new' ELSE 'ok' END, count(*) "
+            "FROM sources GROUP BY 1"
+        )
+    ).all()
+    return {str(status): int(count) for status, count in rows}

@@ -16,6 +16,8 @@ from service.sources.schedule import PollState, status_text
 # interval on its own page, the last few in a list.
 FETCHES_SHOWN = 20
 FETCHES_SHOWN_IN_LISTS = 3
+# What SourceView.status says (repositories.polled_sources.count_by_status counts the same).
+STATUSES = ("new", "ok", "failing", "stopped")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ def list_source_views(
         session, limit=limit, after_id=after_id, include_stopped=include_stopped
     )
     return _views(session, sources, fetches=fetches)
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many sources have each status, every status present (for the metrics gauge)."""
+    counts = repo.count_by_status(session)
+    return {status: counts.get(status, 0) for status in STATUSES}
 
 
 def _views(session: Session, sources: list[SourceRow], *, fetches: int) -> list[SourceView]:
