@@ -446,6 +446,32 @@ def recent_fetches(
     return found
 
 
+@dataclass(frozen=True)
+class SourceArticleRow:
+    """An article a source brought, as its page lists it."""
+
+    id: int
+    title: str | None
+    url: str | None
+    status: str
+    story_id: int | None
+    match_kind: str | None
+    published_at: datetime | None
+    received_at: datetime
+
+
+def recent_articles(session: Session, source_id: int, *, limit: int) -> list[SourceArticleRow]:
+    """The newest ``limit`` articles the source brought, newest first (ix_articles_source_id)."""
+    rows = session.execute(
+        text(
+            "SELECT id, title, url, status, story_id, match_kind, published_at, created_at "
+            "FROM articles WHERE source_id = :source ORDER BY id DESC LIMIT :limit"
+        ),
+        {"source": source_id, "limit": limit},
+    ).all()
+    return [SourceArticleRow(*row) for row in rows]
+
+
 def article_counts(session: Session, source_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Articles each source brought, by status."""
     rows = session.execute(
