@@ -461,11 +461,13 @@ class SourceArticleRow:
 
 
 def recent_articles(session: Session, source_id: int, *, limit: int) -> list[SourceArticleRow]:
-    """The newest ``limit`` articles the source brought, newest first (ix_articles_source_id)."""
+    """The newest ``limit`` articles the source brought: by publication date where the feed
+    gave one, else by when they were received (ix_articles_source_id finds them)."""
     rows = session.execute(
         text(
             "SELECT id, title, url, status, story_id, match_kind, published_at, created_at "
-            "FROM articles WHERE source_id = :source ORDER BY id DESC LIMIT :limit"
+            "FROM articles WHERE source_id = :source "
+            "ORDER BY coalesce(published_at, created_at) DESC, id DESC LIMIT :limit"
         ),
         {"source": source_id, "limit": limit},
     ).all()

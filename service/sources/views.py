@@ -74,7 +74,7 @@ def list_source_views(
 def source_articles(
     session: Session, source_id: int, *, limit: int = ARTICLES_SHOWN
 ) -> list[SourceArticleRow]:
-    """The newest articles the source brought, newest first."""
+    """The newest articles the source brought, newest first (published, else received)."""
     return repo.recent_articles(session, source_id, limit=limit)
 
 
