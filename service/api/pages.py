@@ -407,7 +407,8 @@ def source_page(source_id: str, session: SessionDep) -> HTMLResponse:
     found_id = parse_id(source_id, what="source")
     source = found(views.get_source_view(session, found_id), what="source", value=source_id)
     articles = views.source_articles(session, found_id)
-    return render_page("source.html", source=source, articles=articles)
+    due = source.next_poll_at is not None and source.next_poll_at <= datetime.now(UTC)
+    return render_page("source.html", source=source, articles=articles, due=due)
 
 
 @router.post("/source/{source_id}/poll", dependencies=[SameOrigin])

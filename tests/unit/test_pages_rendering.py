@@ -127,7 +127,9 @@ def rendered_pages() -> dict[str, str]:
         "sources": render_page(
             "sources.html", sources=[source_view()], more_url=None, first_url=None
         ),
-        "source": render_page("source.html", source=source_view(), articles=SOURCE_ARTICLES),
+        "source": render_page(
+            "source.html", source=source_view(), articles=SOURCE_ARTICLES, due=False
+        ),
     }
     return {name: bytes(response.body).decode() for name, response in responses.items()}
 
@@ -266,7 +268,7 @@ def test_a_source_page_says_why_it_fails_and_shows_each_fetch() -> None:
 
 def test_a_stopped_source_offers_no_poll_button() -> None:
     stopped = source_view("stopped", stopped_at=WHEN, next_poll_at=None)
-    html = bytes(render_page("source.html", source=stopped, articles=[]).body).decode()
+    html = bytes(render_page("source.html", source=stopped, articles=[], due=False).body).decode()
 
     assert "poll-now" not in html
     assert "since 2021-10-19 08:00 UTC; its articles are kept" in html
