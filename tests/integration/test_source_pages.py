@@ -15,20 +15,14 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.integration import sites
 from tests.integration.helpers import ServiceClient
-from tests.integration.sites import (
-    Doc,
-    Item,
-    Site,
-    add_source,
-    article_page,
-    items,
-    rss,
-    source_articles,
-    wait_for_polls,
-)
+from tests.integration.sites import Item, Site
 from tests.integration.test_metrics import grew, scrape, scrape_until, value
 from tests.integration.test_pages import chromium, screenshot
+from tests.integration.test_pages import (
+    test_bad_input_gets_a_clear_page_with_its_status as check_error_page,
+)
 
 FIRST_ITEMS = 3
 LATER_ITEMS = 2
@@ -57,15 +51,15 @@ def serve_feed(site: Site, entries: list[Item], etag: str) -> None:
     number), so that each starts a story."""
     for entry in entries:
         number = int(entry.path.rsplit("/", 1)[1])
-        site.routes[entry.path] = Doc(article_page(4000 + number, title=entry.title))
-    site.routes["/feed.xml"] = Doc(rss(site, entries), "application/rss+xml", etag=etag)
+        site.routes[entry.path] = sites.Doc(sites.article_page(4000 + number, title=entry.title))
+    site.routes["/feed.xml"] = sites.Doc(sites.rss(site, entries), "application/rss+xml", etag=etag)
 
 
 def test_a_reader_adds_a_feed_polls_it_now_and_reads_its_fetches_and_articles(
     service: ServiceClient, tmp_path: Path
 ) -> None:
     base_url = str(service.http.base_url).rstrip("/")
-    every = items(FIRST_ITEMS + LATER_ITEMS)  # newest first
+    every = sites.items(FIRST_ITEMS + LATER_ITEMS)  # newest first
     first, later = every[LATER_ITEMS:], every[:LATER_ITEMS]
 
     with Site() as site, chromium(tmp_path / "profile", javascript=False) as browser:
@@ -135,23 +129,13 @@ def _origin(service: ServiceClient) -> dict[str, str]:
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-@pytest.mark.parametrize(
-    ("path", "status", "says"),
-    [
-        ("/source/999999", 404, "No such source"),
-        ("/source/abc", 404, "No such source"),
-        ("/source/99999999999999999999999", 404, "No such source"),
-        ("/source?after=-1", 400, "Bad query"),
-    ],
-)
-def test_bad_source_addresses_get_a_clear_page_with_their_status(
-    service: ServiceClient, path: str, status: int, says: str
-) -> None:
-    response = service.http.get(path)
+@pytest.mark.parametrize("number", ["999999", "abc", "99999999999999999999999"])
+def test_a_source_that_is_not_there_gets_a_clear_page(service: ServiceClient, number: str) -> None:
+    check_error_page(service, f"/source/{number}", 404, "No such source")
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("text/html")
-    assert says in response.text
+
+def test_a_malformed_cursor_on_the_sources_page_is_a_bad_query(service: ServiceClient) -> None:
+    check_error_page(service, "/source?after=-1", 400, "Bad query")
 
 
 @pytest.mark.parametrize(
@@ -170,16 +154,18 @@ def test_a_refused_source_gets_a_clear_page_and_is_not_added(
 ) -> None:
     response = service.http.post("/source", content=form, headers={**FORM, **_origin(service)})
 
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("text/html")
+    assert (response.status_code, response.headers["content-type"]) == (
+        status,
+        "text/html; charset=utf-8",
+    ), response.text
     assert says in response.text
     assert service.http.get("/sources").json()["sources"] == []  # the JSON API, as it was
 
 
 def test_forms_are_taken_only_from_our_own_pages(service: ServiceClient) -> None:
     with Site() as site:
-        serve_feed(site, items(1), etag='"1"')
-        created = add_source(service, site.url("/feed.xml"))
+        serve_feed(site, sites.items(1), etag='"1"')
+        created = sites.add_source(service, site.url("/feed.xml"))
         poll = f"/source/{created['id']}/poll"
         add = "url=" + quote(site.url("/other.xml"), safe="")
 
@@ -193,8 +179,8 @@ def test_forms_are_taken_only_from_our_own_pages(service: ServiceClient) -> None
         answer = service.http.post(poll, headers=_origin(service))
         assert answer.status_code == 303
         assert answer.headers["location"] == f"/source/{created['id']}"
-        wait_for_polls(service, created["id"], 1)
-        source_articles(service, created["id"])  # every fetch done before the site goes
+        sites.wait_for_polls(service, created["id"], 1)
+        sites.source_articles(service, created["id"])  # every fetch done before the site goes
 
     assert service.http.post("/source/999999/poll", headers=_origin(service)).status_code == 404
     assert service.http.delete(f"/sources/{created['id']}").status_code == 200
@@ -207,10 +193,10 @@ def test_a_poll_is_counted_by_its_outcome_on_metrics(service: ServiceClient) -> 
     # The counters live in the worker processes for the whole session: read their growth.
     before, _ = scrape(service)
     with Site() as site:
-        serve_feed(site, items(2), etag='"1"')
-        created = add_source(service, site.url("/feed.xml"))
-        wait_for_polls(service, created["id"], 1)
-        source_articles(service, created["id"])  # every fetch done before the site goes
+        serve_feed(site, sites.items(2), etag='"1"')
+        created = sites.add_source(service, site.url("/feed.xml"))
+        sites.wait_for_polls(service, created["id"], 1)
+        sites.source_articles(service, created["id"])  # every fetch done before the site goes
 
     after = scrape_until(
         service, lambda s: grew(before, s, "newsdedup_source_polls_total", outcome="new_items") >= 1
