@@ -6,8 +6,9 @@ reason): never a URL, a host or an id.
 
 Events are recorded where they happen: requests by the API's middleware
 (service/api/instrumentation.py), stage latencies and article outcomes by the worker steps
-(service/processing.py), task retries by a Celery signal (workers/celery_app.py). State that
-PostgreSQL and Redis already hold (backlog, queue depth) is read when /metrics is scraped, by
+(service/processing.py), poll outcomes where a poll of a source ends (service/sources/polling.py),
+task retries by a Celery signal (workers/celery_app.py). State that PostgreSQL and Redis already
+hold (backlog, sources by status, queue depth) is read when /metrics is scraped, by
 `StateCollector`, so it is never stale and never double counted.
 
 Multiprocess mode. The API and every Celery pool process are separate processes, each with its
@@ -102,6 +103,11 @@ FAILURE_KINDS = {
 }
 OTHER = "other"
 
+# A poll's outcome as the fetch log writes it (service.models.FetchOutcome).
+POLL_OUTCOMES = ("new_items", "no_new_items", "not_modified", "unchanged", "failed", "deferred")
+# A source's status as service.sources.views says it: new (never polled), ok, failing, stopped.
+SOURCE_STATUSES = ("new", "ok", "failing", "stopped")
+
 
 def failure_kind(reason: str | None) -> str:
     """The bounded label value for a failure reason: its kind (the text before its first colon)
@@ -146,6 +152,13 @@ STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=LATENCY_BUCKETS,
 )
+SOURCE_POLLS = Counter(
+    "newsdedup_source_polls",
+    "Polls of sources (feeds, sitemaps) by outcome, as the fetch log writes it: new_items, "
+    "no_new_items, not_modified, unchanged, failed, and deferred each time a poll waits for its "
+    "host (it counts again when it ends).",
+    ["outcome"],
+)
 TASK_RETRIES = Counter(
     "newsdedup_task_retries_total",
     "Celery task retries (database errors retried with backoff), by task name.",
@@ -160,6 +173,8 @@ for _failure in (*FAILURE_KINDS.values(), OTHER):
     ARTICLES_FAILED.labels(_failure)
 for _stage in Stage:
     STAGE_SECONDS.labels(_stage.value)
+for _outcome in POLL_OUTCOMES:
+    SOURCE_POLLS.labels(_outcome)
 
 
 def record_done(match_kind: str) -> None:
@@ -169,6 +184,10 @@ def record_done(match_kind: str) -> None:
 def record_failed(reason: str | None, count: int = 1) -> None:
     if count:
         ARTICLES_FAILED.labels(failure_kind(reason)).inc(count)
+
+
+def record_poll(outcome: str) -> None:
+    SOURCE_POLLS.labels(outcome if outcome in POLL_OUTCOMES else OTHER).inc()
 
 
 @contextmanager
@@ -200,17 +219,20 @@ def mark_process_dead(pid: int) -> None:
 
 
 class StateCollector(Collector):
-    """Gauges read when scraped: the backlog from PostgreSQL, the queue depths from Redis.
-    A backend that does not answer leaves its gauges out and sets newsdedup_backend_up to 0:
-    the scrape itself never fails, so the API's own counters are there when most needed."""
+    """Gauges read when scraped: the backlog and the sources by status from PostgreSQL, the
+    queue depths from Redis. A backend that does not answer leaves its gauges out and sets
+    newsdedup_backend_up to 0: the scrape itself never fails, so the API's own counters are
+    there when most needed."""
 
     def __init__(
         self,
         *,
         backlog: Callable[[], Backlog],
+        sources: Callable[[], dict[str, int]],
         queue_depths: Callable[[], dict[str, int]] | None,
     ) -> None:
         self.backlog = backlog
+        self.sources = sources
         self.queue_depths = queue_depths
 
     def collect(self) -> Iterator[Metric]:
@@ -219,8 +241,9 @@ class StateCollector(Collector):
             "1 if the backend answered this scrape's state queries, else 0.",
             labels=["backend"],
         )
-        backlog = _read_state(up, "postgres", self.backlog)
-        if backlog is not None:
+        postgres = _read_state(up, "postgres", lambda: (self.backlog(), self.sources()))
+        if postgres is not None:
+            backlog, sources = postgres
             pending = GaugeMetricFamily(
                 "newsdedup_backlog_articles",
                 "Articles accepted but not final, by status (PostgreSQL, read at scrape time).",
@@ -234,6 +257,15 @@ class StateCollector(Collector):
                 "How long the oldest article not yet final has waited since it was accepted.",
                 value=backlog.oldest_age_s,
             )
+            by_status = GaugeMetricFamily(
+                "newsdedup_sources",
+                "Sources by status: new (never polled), ok, failing, stopped (PostgreSQL, read "
+                "at scrape time).",
+                labels=["status"],
+            )
+            for status in SOURCE_STATUSES:
+                by_status.add_metric([status], sources.get(status, 0))
+            yield by_status
         depths = None if self.queue_depths is None else _read_state(up, "redis", self.queue_depths)
         if depths is not None:
             queued = GaugeMetricFamily(

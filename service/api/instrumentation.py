@@ -11,6 +11,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from service import metrics
 from service.api.routes import SessionDep
+from service.sources import views
 from service.stories import queries
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,12 @@ router = APIRouter()
     responses={200: {"content": {METRICS_CONTENT_TYPE: {}}}},
 )
 def prometheus_metrics(request: Request, session: SessionDep) -> Response:
-    """Prometheus text format: requests, article outcomes, stage latencies from every API and
-    worker process; backlog and queue depth read now. JSON counts are at /stats."""
+    """Prometheus text format: requests, article outcomes, stage latencies, poll outcomes from
+    every API and worker process; backlog, sources by status and queue depth read now. JSON
+    counts are at /stats."""
     state = metrics.StateCollector(
         backlog=lambda: queries.backlog(session),
+        sources=lambda: views.count_by_status(session),
         queue_depths=request.app.state.queue_depths,
     )
     return Response(metrics.exposition(state), media_type=METRICS_CONTENT_TYPE)

@@ -1,14 +1,27 @@
 """The pages people read: stories, a story and why it is one, two articles side by side, an
-article. Another thin shell beside the JSON routes: each page parses its input, calls the same
-read-side functions (service.stories) and hands plain data to a Jinja2 template.
+article, the sources and a source. Another thin shell beside the JSON routes: each page parses its
+input, calls the same functions as the JSON routes (service.stories, service.sources) and hands
+plain data to a Jinja2 template.
 
 Every template is autoescaped (article text can never become markup), the pages load nothing from
 another host and run no script (the Content-Security-Policy says so to the browser too), and they
-work without JavaScript: filters are a GET form, paging is a link. Bad input gets an error page
-with the right status, never a stack trace.
+work without JavaScript: filters are a GET form, paging is a link, "poll now" and "add a source"
+are HTML forms that POST and are answered with a 303 to the source's page. Bad input gets an error
+page with the right status, never a stack trace.
 
-Sources: the sources work adds its page here (GET /sources: each feed's health, its last fetches,
-a "poll now" button), and its link in base.html's nav.
+Paths: a page is the singular of its JSON resource (/story/{id} beside /stories/{id}, /article/{id}
+beside /articles/{id}); the sources are listed at /source, because /sources is the JSON list.
+
+Forms and CSRF. The service has no login, so a form POST must not be something any other site's
+page can make a visitor's browser send (add a source, poll one again and again). Each POST checks
+that the request comes from one of our own pages: its Origin header (every current browser sends
+one with a POST), else its Referer, must name the host the request was sent to; a missing, "null"
+or foreign origin is refused with 403. Chosen over a form token because it needs no secret shared
+by the API processes and no state, and a token would protect nothing more here: with no login,
+anyone who can read our page to copy a token could as well send the POST itself. Our pages send
+"Referrer-Policy: same-origin" (not "no-referrer", under which a browser sends "Origin: null" with
+a POST even to our own host), so nothing leaks to other sites, and CSP's form-action 'self'
+keeps our forms from posting anywhere else. A reverse proxy in front must pass the Host header on.
 """
 
 from __future__ import annotations
@@ -17,16 +30,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from service.api.routes import MAX_ROW_ID, SessionDep, SettingsDep
+from service.api.routes import MAX_ROW_ID, SessionDep, SettingsDep, subscribe
+from service.api.schemas import MAX_URL_CHARS
 from service.dedup.assign import MatchSettings
+from service.sources import subscriptions, views
 from service.stories import compare, explain, queries
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +52,10 @@ MAX_PAGE_SIZE = 200
 MAX_FILTER_CHARS = 200
 # The most a story can grow to (the JSON API's bound on min_size).
 MAX_MIN_SIZE = 1_000_000
+# The JSON API's bound on poll_minutes (the service's own bounds are narrower, and say so).
+MAX_POLL_MINUTES = 100_000
+# Our forms send two fields at most; a body with more is not one of them.
+MAX_FORM_FIELDS = 10
 
 # Styles from our stylesheet only, no script at all, nothing from another host.
 PAGE_HEADERS = {
@@ -45,7 +64,8 @@ PAGE_HEADERS = {
         "base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Never to another site; to our own, so that our forms' POSTs carry their Origin (above).
+    "Referrer-Policy": "same-origin",
 }
 
 router = APIRouter(include_in_schema=False)
@@ -65,12 +85,28 @@ class PageError(Exception):
 # --- formatting, for the templates ---------------------------------------------------------
 
 
-def when(value: datetime | None) -> str:
+def when(value: datetime | None, *, seconds: bool = False) -> str:
+    """A moment in UTC, to the minute; to the second for a fetch log, where two polls may fall
+    in one minute."""
     if value is None:
         return "—"
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+OUTCOME_WORDS = {
+    "new_items": "new items",
+    "no_new_items": "no new items",
+    "not_modified": "not modified (304)",
+    "unchanged": "unchanged (same bytes)",
+    "failed": "failed",
+    "deferred": "waiting for the host",
+}
+
+
+def outcome_words(outcome: str) -> str:
+    return OUTCOME_WORDS.get(outcome, outcome)
 
 
 def appeared(article: queries.ArticleSummary) -> str:
@@ -114,7 +150,13 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=when, appeared=appeared, delay=delay, score=score)
+    environment.filters.update(
+        when=when,
+        appeared=appeared,
+        delay=delay,
+        score=score,
+        outcome_words=outcome_words,
+    )
     environment.globals.update(
         web_link=web_link,
         describe=explain.describe,
@@ -153,14 +195,18 @@ def found(thing: T | None, *, what: str, value: str) -> T:
     return thing
 
 
-def _whole_number(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+def _whole_number(
+    params: Mapping[str, str], name: str, low: int, high: int, *, what: str = "query"
+) -> int | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
     if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
         return int(raw)
     raise PageError(
-        400, "Bad query", f"“{name}” must be a whole number from {low} to {high}, not “{raw[:40]}”."
+        400,
+        f"Bad {what}",
+        f"“{name}” must be a whole number from {low} to {high}, not “{raw[:40]}”.",
     )
 
 
@@ -261,6 +307,123 @@ def compare_page(a_id: str, b_id: str, session: SessionDep, settings: SettingsDe
             409, "Not processed yet", f"Only processed articles can be compared: {pending}."
         ) from pending
     return render_page("compare.html", pair=pair)
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+def same_origin(request: Request) -> None:
+    """Refuse (403) a form POST that another site's page made a browser send: its Origin, else
+    its Referer, must name the host it was sent to (see the module doc)."""
+    host = request.headers.get("host", "").strip().lower()
+    sent_from = request.headers.get("origin") or request.headers.get("referer") or ""
+    try:
+        netloc = urlsplit(sent_from).netloc.lower()
+    except ValueError:  # a malformed header, such as an unclosed IPv6 bracket
+        netloc = ""
+    if not host or netloc != host:
+        raise PageError(
+            403,
+            "Refused",
+            "This form is only taken from this service's own pages "
+            "(the request named no origin, or another site's).",
+        )
+
+
+SameOrigin = Depends(same_origin)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The fields of an HTML form as browsers send it (application/x-www-form-urlencoded)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise PageError(415, "Not a form", "Send the form from the page, as a browser does.")
+    try:
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+            errors="strict",
+        )
+    except ValueError as bad:  # not UTF-8, or too many fields
+        raise PageError(400, "Bad form", "The form's data could not be read.") from bad
+    return dict(pairs)
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def _source_url(fields: Mapping[str, str]) -> str:
+    url = fields.get("url", "").strip()
+    if not url:
+        raise PageError(400, "Bad form", "Give the URL of a feed or a sitemap.")
+    if "\x00" in url:
+        raise PageError(400, "Bad form", "The URL must not contain NUL characters.")
+    if len(url) > MAX_URL_CHARS:
+        raise PageError(400, "Bad form", f"The URL is longer than {MAX_URL_CHARS} characters.")
+    return url
+
+
+def _source_page_url(source_id: int) -> str:
+    return f"/source/{source_id}"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    """After a form's POST: the browser GETs the page (reloading it never repeats the POST)."""
+    return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
+
+
+@router.get("/source", response_class=HTMLResponse)
+def sources_page(request: Request, session: SessionDep) -> HTMLResponse:
+    after = _whole_number(request.query_params, "after", 1, MAX_ROW_ID)
+    sources = views.list_source_views(
+        session, limit=PAGE_SIZE, after_id=after, include_stopped=True
+    )
+    more = f"/source?after={sources[-1].id}" if len(sources) == PAGE_SIZE else None
+    first = "/source" if after else None
+    return render_page("sources.html", sources=sources, more_url=more, first_url=first)
+
+
+@router.post("/source", dependencies=[SameOrigin])
+def add_source_form(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    fields: FormFields,
+) -> RedirectResponse:
+    """The "add a source" form: what POST /sources does, then the source's page."""
+    url = _source_url(fields)
+    minutes = _whole_number(fields, "poll_minutes", 1, MAX_POLL_MINUTES, what="form")
+    try:
+        source, _ = subscribe(
+            url, poll_minutes=minutes, request=request, session=session, settings=settings
+        )
+    except subscriptions.InvalidSource as refused:
+        raise PageError(422, "Source refused", f"“{url[:200]}”: {refused}.") from refused
+    return _see_other(_source_page_url(source.id))
+
+
+@router.get("/source/{source_id}", response_class=HTMLResponse)
+def source_page(source_id: str, session: SessionDep) -> HTMLResponse:
+    found_id = parse_id(source_id, what="source")
+    source = found(views.get_source_view(session, found_id), what="source", value=source_id)
+    articles = views.source_articles(session, found_id)
+    due = source.next_poll_at is not None and source.next_poll_at <= datetime.now(UTC)
+    return render_page("source.html", source=source, articles=articles, due=due)
+
+
+@router.post("/source/{source_id}/poll", dependencies=[SameOrigin])
+def poll_source_form(source_id: str, request: Request, session: SessionDep) -> RedirectResponse:
+    """The "poll now" button: what POST /sources/{id}/poll does, then the source's page."""
+    found_id = parse_id(source_id, what="source")
+    try:
+        source = subscriptions.poll_now(
+            found_id, scheduler=request.app.state.poll_scheduler, session=session
+        )
+    except subscriptions.SourceStopped as stopped:
+        raise PageError(409, "Source stopped", f"Source {found_id}: {stopped}.") from stopped
+    found(source, what="source", value=source_id)
+    return _see_other(_source_page_url(found_id))
 
 
 def install(app: FastAPI) -> None:

@@ -260,6 +260,28 @@ def list_stories(
 # --- sources: feeds and sitemaps polled on a schedule ----------------------------------------
 
 
+def subscribe(
+    url: str,
+    *,
+    kind: SourceKind = SourceKind.AUTO,
+    poll_minutes: int | None,
+    request: Request,
+    session: Session,
+    settings: Settings,
+) -> tuple[views.SourceView, bool]:
+    """subscriptions.add_source with this app's fetch policy, poll bounds and scheduler, for
+    this route and the sources page's form alike. Raises subscriptions.InvalidSource."""
+    return subscriptions.add_source(
+        url,
+        kind=kind,
+        poll_minutes=poll_minutes,
+        policy=request.app.state.ingest_guards.fetch_policy,
+        bounds=PollSettings.from_settings(settings).bounds,
+        scheduler=request.app.state.poll_scheduler,
+        session=session,
+    )
+
+
 @router.post(
     "/sources",
     status_code=201,
@@ -278,14 +300,13 @@ def add_source(
     """Subscribe to a feed or sitemap: 201 with the new source, polled at once. A URL that is
     already a source answers 200 with that source (restarted if it was stopped)."""
     try:
-        source, created = subscriptions.add_source(
+        source, created = subscribe(
             item.url,
             kind=SourceKind(item.kind),
             poll_minutes=item.poll_minutes,
-            policy=request.app.state.ingest_guards.fetch_policy,
-            bounds=PollSettings.from_settings(settings).bounds,
-            scheduler=request.app.state.poll_scheduler,
+            request=request,
             session=session,
+            settings=settings,
         )
     except subscriptions.InvalidSource as refused:
         raise HTTPException(422, str(refused)) from refused

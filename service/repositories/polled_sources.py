@@ -446,6 +446,34 @@ def recent_fetches(
     return found
 
 
+@dataclass(frozen=True)
+class SourceArticleRow:
+    """An article a source brought, as its page lists it."""
+
+    id: int
+    title: str | None
+    url: str | None
+    status: str
+    story_id: int | None
+    match_kind: str | None
+    published_at: datetime | None
+    received_at: datetime
+
+
+def recent_articles(session: Session, source_id: int, *, limit: int) -> list[SourceArticleRow]:
+    """The newest ``limit`` articles the source brought: by publication date where the feed
+    gave one, else by when they were received (ix_articles_source_id finds them)."""
+    rows = session.execute(
+        text(
+            "SELECT id, title, url, status, story_id, match_kind, published_at, created_at "
+            "FROM articles WHERE source_id = :source "
+            "ORDER BY coalesce(published_at, created_at) DESC, id DESC LIMIT :limit"
+        ),
+        {"source": source_id, "limit": limit},
+    ).all()
+    return [SourceArticleRow(*row) for row in rows]
+
+
 def article_counts(session: Session, source_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Articles each source brought, by status."""
     rows = session.execute(
@@ -459,3 +487,17 @@ def article_counts(session: Session, source_ids: Sequence[int]) -> dict[int, dic
     for source_id, status, count in rows:
         counts[int(source_id)][str(status)] = int(count)
     return counts
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """Sources by status, as ``sources.views`` decides it: stopped; else failing (a failure
+    since the last success); else new (never polled) or ok. One scan, at each metrics scrape."""
+    rows = session.execute(
+        text(
+            "SELECT CASE WHEN stopped_at IS NOT NULL THEN 'stopped' "
+            "WHEN consecutive_failures > 0 THEN 'failing' "
+            "WHEN last_polled_at IS NULL THEN 'new' ELSE 'ok' END, count(*) "
+            "FROM sources GROUP BY 1"
+        )
+    ).all()
+    return {str(status): int(count) for status, count in rows}

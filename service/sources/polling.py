@@ -22,7 +22,8 @@ One poll:
 5. **Sitemap indexes**: the children the index lists are remembered, and the newest few (by
    lastmod) that moved since we read them are read in the same poll, each like step 2-4.
 6. **Schedule** with ``schedule.after_success`` / ``after_failure`` (Retry-After honoured),
-   one row in the fetch log, one log line.
+   one row in the fetch log, one log line, and the outcome counted on /metrics
+   (``newsdedup_source_polls_total``) once it is committed.
 
 Nothing sleeps: when robots.txt or the host's gate says "not now", the poll returns DEFERRED
 with the countdown and the progress so far (children still to read, counts), and the task
@@ -56,6 +57,7 @@ from service.fetching import (
 )
 from service.fetching.polite import NotNow, PoliteClient, RobotsDisallowed, RobotsUnreachable
 from service.ingest import AcceptedArticle, NewArticle, TaskQueue, enqueue_accepted, record_articles
+from service.metrics import record_poll
 from service.models import FetchOutcome, SourceKind
 from service.repositories import articles
 from service.repositories import polled_sources as repo
@@ -525,6 +527,8 @@ class _Poll:
                 session.commit()
         except _ClaimLost:
             log.info("source %s: claim lost before the poll's end was written", source.id)
+            return
+        record_poll(outcome.value)
 
     def _defer(self, source: SourceRow, wait: NotNow) -> PollOutcome:
         try:
@@ -540,6 +544,7 @@ class _Poll:
                 session.commit()
         except _ClaimLost:
             return PollOutcome(SKIPPED, "claim lost")
+        record_poll(FetchOutcome.DEFERRED.value)
         log.info("source %s poll deferred %.1f s: %s", source.id, wait.seconds, wait.reason)
         return PollOutcome(
             FetchOutcome.DEFERRED.value,

@@ -9,13 +9,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service.repositories import polled_sources as repo
-from service.repositories.polled_sources import FetchRow, SourceRow
+from service.repositories.polled_sources import FetchRow, SourceArticleRow, SourceRow
 from service.sources.schedule import PollState, status_text
 
 # Fetches shown with one source, and with each source of a list: a day at the default
 # interval on its own page, the last few in a list.
 FETCHES_SHOWN = 20
 FETCHES_SHOWN_IN_LISTS = 3
+# Articles shown on a source's page: the newest; SourceView.articles counts them all.
+ARTICLES_SHOWN = 50
+# What SourceView.status says (repositories.polled_sources.count_by_status counts the same).
+STATUSES = ("new", "ok", "failing", "stopped")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,19 @@ def list_source_views(
         session, limit=limit, after_id=after_id, include_stopped=include_stopped
     )
     return _views(session, sources, fetches=fetches)
+
+
+def source_articles(
+    session: Session, source_id: int, *, limit: int = ARTICLES_SHOWN
+) -> list[SourceArticleRow]:
+    """The newest articles the source brought, newest first (published, else received)."""
+    return repo.recent_articles(session, source_id, limit=limit)
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many sources have each status, every status present (for the metrics gauge)."""
+    counts = repo.count_by_status(session)
+    return {status: counts.get(status, 0) for status in STATUSES}
 
 
 def _views(session: Session, sources: list[SourceRow], *, fetches: int) -> list[SourceView]:

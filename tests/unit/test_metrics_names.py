@@ -14,6 +14,9 @@ from starlette.types import Receive, Scope, Send
 
 from service import metrics
 from service.api.instrumentation import UNMATCHED_ROUTE, RequestMetrics
+from service.models import FetchOutcome
+from service.repositories.articles import Backlog
+from service.sources import views
 
 # Labels whose values are unbounded: one series per article, URL or host would be a leak.
 UNBOUNDED_LABELS = {"url", "host", "path", "article_id", "story_id", "id", "source", "error"}
@@ -81,6 +84,66 @@ def test_recorded_failures_never_add_a_label_value() -> None:
 
     assert _failed_label_values() == before
     assert before == {*metrics.FAILURE_KINDS.values(), metrics.OTHER}
+
+
+def _poll_label_values() -> set[str]:
+    family = next(f for f in REGISTRY.collect() if f.name == "newsdedup_source_polls")
+    return {s.labels["outcome"] for s in family.samples}
+
+
+def test_poll_outcomes_are_the_fetch_log_s_and_every_one_exists_from_the_start() -> None:
+    assert set(metrics.POLL_OUTCOMES) == {outcome.value for outcome in FetchOutcome}
+    assert _poll_label_values() >= set(metrics.POLL_OUTCOMES)
+
+    before = REGISTRY.get_sample_value("newsdedup_source_polls_total", {"outcome": "new_items"})
+    metrics.record_poll("new_items")
+    after = REGISTRY.get_sample_value("newsdedup_source_polls_total", {"outcome": "new_items"})
+    assert after == (before or 0) + 1
+
+    metrics.record_poll("https://evil.example/feed: weird")  # never a label value of its own
+    assert _poll_label_values() <= {*metrics.POLL_OUTCOMES, metrics.OTHER}
+
+
+def _state(sources: object) -> dict[str, dict[tuple[str, ...], float]]:
+    """What a StateCollector reports: each family's samples by their label values."""
+
+    def read_sources() -> dict[str, int]:
+        if isinstance(sources, Exception):
+            raise sources
+        return sources  # type: ignore[return-value]
+
+    collector = metrics.StateCollector(
+        backlog=lambda: Backlog({"queued": 2}, 30.0),
+        sources=read_sources,
+        queue_depths=lambda: {"fetch": 1},
+    )
+    return {
+        family.name: {tuple(s.labels.values()): s.value for s in family.samples}
+        for family in collector.collect()
+    }
+
+
+def test_sources_by_status_are_read_at_scrape_time_every_status_present() -> None:
+    assert metrics.SOURCE_STATUSES == views.STATUSES
+
+    state = _state({"ok": 3, "failing": 1})
+
+    assert state["newsdedup_sources"] == {
+        ("new",): 0,
+        ("ok",): 3,
+        ("failing",): 1,
+        ("stopped",): 0,
+    }
+    assert state["newsdedup_backend_up"][("postgres",)] == 1
+
+
+def test_postgres_not_answering_leaves_out_its_gauges_and_says_so() -> None:
+    state = _state(ConnectionError("postgres is away"))
+
+    assert "newsdedup_sources" not in state
+    assert "newsdedup_backlog_articles" not in state
+    assert state["newsdedup_backend_up"] == {("postgres",): 0, ("redis",): 1}
+    assert state["newsdedup_queue_messages"] == {("fetch",): 1}
 
 
 def _requests(route: str, status: str) -> float:

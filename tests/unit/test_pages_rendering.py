@@ -9,7 +9,9 @@ import pytest
 
 from service.api import pages
 from service.api.pages import PageError, StoryListing, parse_id, render_page
+from service.repositories.polled_sources import FetchRow, SourceArticleRow
 from service.repositories.stories import like_pattern
+from service.sources.views import SourceView
 from service.stories import explain
 from service.stories.compare import Comparison
 from service.stories.passages import shared_passages
@@ -60,6 +62,43 @@ def detail(article_id: int, **changes: object) -> ArticleDetail:
     )
 
 
+def source_view(status: str = "failing", **changes: object) -> SourceView:
+    values: dict[str, object] = {
+        "id": 7,
+        "url": f"https://example.com/feed?{HOSTILE}",
+        "kind": "auto",
+        "document_kind": "rss",
+        "title": HOSTILE,
+        "status": status,
+        "status_text": HOSTILE,
+        "next_poll_at": WHEN,
+        "interval_s": 1800,
+        "interval_adapts": True,
+        "polling_now": False,
+        "last_polled_at": WHEN,
+        "consecutive_failures": 3,
+        "failing_since": WHEN,
+        "last_error": HOSTILE,
+        "created_at": WHEN,
+        "stopped_at": None,
+        "articles": {"done": 2},
+        "fetches": [
+            FetchRow(7, 1, WHEN, WHEN, "failed", 503, 1, 0, 0, HOSTILE),
+            FetchRow(7, 2, WHEN, WHEN, "new_items", 200, 1, 50, 2, None),
+        ],
+    }
+    values.update(changes)
+    return SourceView(**values)  # type: ignore[arg-type]
+
+
+SOURCE_ARTICLES = [
+    SourceArticleRow(
+        5, HOSTILE, f"https://example.com/{HOSTILE}", "done", 3, "rewrite", WHEN, WHEN
+    ),
+    SourceArticleRow(4, None, HOSTILE, "queued", None, None, None, WHEN),
+]
+
+
 def rendered_pages() -> dict[str, str]:
     story = StoryDetail(
         1, 2, WHEN, 1, [summary(1, matched_article_id=None, match_kind="canonical"), summary(2)]
@@ -85,6 +124,12 @@ def rendered_pages() -> dict[str, str]:
         "article": render_page("article.html", article=a),
         "compare": render_page("compare.html", pair=pair),
         "error": render_page("error.html", code=404, title=HOSTILE, message=HOSTILE),
+        "sources": render_page(
+            "sources.html", sources=[source_view()], more_url=None, first_url=None
+        ),
+        "source": render_page(
+            "source.html", source=source_view(), articles=SOURCE_ARTICLES, due=False
+        ),
     }
     return {name: bytes(response.body).decode() for name, response in responses.items()}
 
@@ -93,7 +138,9 @@ def test_the_environment_autoescapes_every_template() -> None:
     assert pages.TEMPLATES.autoescape is True
 
 
-@pytest.mark.parametrize("page", ["stories", "story", "article", "compare", "error"])
+@pytest.mark.parametrize(
+    "page", ["stories", "story", "article", "compare", "error", "sources", "source"]
+)
 def test_article_text_is_escaped_on_every_page(page: str) -> None:
     html = rendered_pages()[page]
 
@@ -207,3 +254,57 @@ def test_delays_read_as_a_person_says_them() -> None:
 def test_search_takes_wildcards_literally() -> None:
     assert like_pattern("Poutine") == "%Poutine%"
     assert like_pattern("50%_off\\") == "%50\\%\\_off\\\\%"
+
+
+def test_a_source_page_says_why_it_fails_and_shows_each_fetch() -> None:
+    html = rendered_pages()["source"]
+
+    assert f"since 2021-10-19 08:00 UTC: {ESCAPED} (3 failures in a row)" in html
+    assert '<form class="poll-now" method="post" action="/source/7/poll">' in html
+    assert "2021-10-19 08:00:00 UTC" in html  # the fetch log is to the second
+    assert "not modified" not in html and "new items" in html and "failed" in html
+    assert '<a href="/article/5">' in html and '<a href="/story/3">Story 3</a>' in html
+
+
+def test_a_stopped_source_offers_no_poll_button() -> None:
+    stopped = source_view("stopped", stopped_at=WHEN, next_poll_at=None)
+    html = bytes(render_page("source.html", source=stopped, articles=[], due=False).body).decode()
+
+    assert "poll-now" not in html
+    assert "since 2021-10-19 08:00 UTC; its articles are kept" in html
+    assert "Stopped: add its URL again to poll it." in html
+
+
+class FakeRequest:
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "127.0.0.1:8000", "origin": "http://127.0.0.1:8000"},
+        {"host": "news.example", "origin": "https://NEWS.example"},  # TLS ends at a proxy
+        {"host": "127.0.0.1:8000", "referer": "http://127.0.0.1:8000/source/3"},  # no Origin
+    ],
+)
+def test_a_form_posted_from_our_own_page_is_taken(headers: dict[str, str]) -> None:
+    pages.same_origin(FakeRequest(headers))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "127.0.0.1:8000", "origin": "https://evil.example"},
+        {"host": "127.0.0.1:8000", "origin": "http://127.0.0.1:8001"},  # another port
+        {"host": "127.0.0.1:8000", "origin": "null"},  # a sandboxed or privacy-hidden origin
+        {"host": "127.0.0.1:8000", "referer": "https://evil.example/?http://127.0.0.1:8000"},
+        {"host": "127.0.0.1:8000", "origin": "http://[::1"},  # malformed
+        {"host": "127.0.0.1:8000"},  # neither header
+        {"origin": "http://127.0.0.1:8000"},  # no Host to compare with
+    ],
+)
+def test_a_form_posted_from_anywhere_else_is_refused(headers: dict[str, str]) -> None:
+    with pytest.raises(PageError) as error:
+        pages.same_origin(FakeRequest(headers))  # type: ignore[arg-type]
+    assert error.value.status == 403
