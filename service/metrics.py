@@ -30,10 +30,10 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from time import perf_counter
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import (
     REGISTRY,
@@ -104,6 +104,8 @@ FAILURE_KINDS = {
 OTHER = "other"
 
 # A poll's outcome as the fetch log writes it (service.models.FetchOutcome).
+JOIN_SIGNALS = ("wording", "meaning")
+JOIN_LANGUAGES = ("same", "cross")
 POLL_OUTCOMES = ("new_items", "no_new_items", "not_modified", "unchanged", "failed", "deferred")
 # A source's status as service.sources.views says it: new (never polled), ok, failing, stopped.
 SOURCE_STATUSES = ("new", "ok", "failing", "stopped")
@@ -159,6 +161,18 @@ SOURCE_POLLS = Counter(
     "host (it counts again when it ends).",
     ["outcome"],
 )
+STORY_JOINS = Counter(
+    "newsdedup_story_joins",
+    "Articles that joined a story as a near copy or rewrite, by the signal that carried the "
+    "decision (wording: shared rare terms and lead; meaning: the sentence encoder) and by "
+    "whether the two articles are in one language (same) or not (cross).",
+    ["signal", "languages"],
+)
+ATTRIBUTION_VETOES = Counter(
+    "newsdedup_attribution_vetoes",
+    "Articles kept out of their best candidate's story only because the two leads cite "
+    "different original reporters (NEWSDEDUP_ATTRIBUTION_VETO).",
+)
 TASK_RETRIES = Counter(
     "newsdedup_task_retries_total",
     "Celery task retries (database errors retried with backoff), by task name.",
@@ -175,10 +189,25 @@ for _stage in Stage:
     STAGE_SECONDS.labels(_stage.value)
 for _outcome in POLL_OUTCOMES:
     SOURCE_POLLS.labels(_outcome)
+for _signal in JOIN_SIGNALS:
+    for _languages in JOIN_LANGUAGES:
+        STORY_JOINS.labels(_signal, _languages)
 
 
 def record_done(match_kind: str) -> None:
     ARTICLES_DONE.labels(match_kind if match_kind in MATCH_KINDS else OTHER).inc()
+
+
+def record_decision(match_kind: str, evidence: Mapping[str, Any]) -> None:
+    """A join's deciding signal, or a veto that kept an article apart."""
+    if match_kind in ("near_copy", "rewrite"):
+        signal = str(evidence.get("deciding_signal", "wording"))
+        STORY_JOINS.labels(
+            "meaning" if signal.startswith("meaning") else "wording",
+            "cross" if evidence.get("cross_language") else "same",
+        ).inc()
+    elif match_kind == "canonical" and evidence.get("vetoed"):
+        ATTRIBUTION_VETOES.inc()
 
 
 def record_failed(reason: str | None, count: int = 1) -> None:

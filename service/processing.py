@@ -36,7 +36,7 @@ from service.extraction import (
 from service.extraction import warm_up as warm_up_extraction
 from service.fetching import FetchError
 from service.fetching.polite import NotNow, PoliteClient, RobotsDisallowed, RobotsUnreachable
-from service.metrics import Stage, record_done, record_failed, stage_timer
+from service.metrics import Stage, record_decision, record_done, record_failed, stage_timer
 from service.models import ContentKind, MatchKind
 from service.repositories import articles, sources
 from service.repositories.articles import FINAL_STATUSES, ArticleContent, NotClaimed, PageFacts
@@ -199,6 +199,7 @@ def process_article(
         learn(session, source, extracted, assignment)
         session.commit()
     record_done(assignment.match_kind.value)
+    record_decision(assignment.match_kind.value, assignment.evidence)
     log.info(
         "article %s -> story %s (%s, similarity %s)",
         article_id,

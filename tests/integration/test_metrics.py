@@ -6,7 +6,6 @@ test session, so each test reads how much they grew across its own work."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.helpers import ServiceClient
+from tests.waiting import poll_until
 
 SEEDS = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -50,12 +50,12 @@ def scrape_until(
 ) -> Samples:
     """Workers count an outcome just after committing it, so a client that saw the article done
     may scrape a moment before the count: poll until the condition holds."""
-    deadline = time.monotonic() + timeout_s
-    samples, _ = scrape(service)
-    while not done(samples) and time.monotonic() < deadline:
-        time.sleep(0.1)
+
+    def counted() -> Samples | None:
         samples, _ = scrape(service)
-    return samples
+        return samples if done(samples) else None
+
+    return poll_until(counted, timeout_s=timeout_s, what="the counts to reach the condition")
 
 
 def test_seeds_count_five_articles_four_new_stories_one_rewrite(service: ServiceClient) -> None:
@@ -84,12 +84,22 @@ def test_seeds_count_five_articles_four_new_stories_one_rewrite(service: Service
         before, "newsdedup_articles_failed_total"
     )
     assert failed == 0
-    # Stage latencies, observed in the worker processes.
-    for stage in ("extract", "assign"):
+    # Stage latencies, observed in the worker processes; each seed is embedded once.
+    for stage in ("extract", "encode", "assign"):
         count = grew(before, after, "newsdedup_stage_duration_seconds_count", stage=stage)
         assert count == 5, stage
-    # The hook for the semantic encoder is there, at zero until it is timed.
-    assert ("newsdedup_stage_duration_seconds_count", frozenset({("stage", "encode")})) in after
+    # The one rewrite, by the signal that carried it, within one language.
+    joins = total(after, "newsdedup_story_joins_total") - total(
+        before, "newsdedup_story_joins_total"
+    )
+    assert joins == 1
+    assert (
+        sum(
+            grew(before, after, "newsdedup_story_joins_total", signal=signal, languages="same")
+            for signal in ("wording", "meaning")
+        )
+        == 1
+    )
 
 
 def test_failures_are_counted_by_the_kind_of_reason(service: ServiceClient) -> None:

@@ -218,3 +218,27 @@ def test_files_of_a_mount_are_counted_by_its_prefix(tmp_path: Path) -> None:
 
     assert _requests("/static/{path}", "200") == before + 1
     assert _requests("/static/{path}", "404") >= 1
+
+
+def test_joins_are_counted_by_their_deciding_signal_and_vetoes_apart() -> None:
+    def joins(signal: str, languages: str) -> float:
+        sample = REGISTRY.get_sample_value(
+            "newsdedup_story_joins_total", {"signal": signal, "languages": languages}
+        )
+        return sample or 0.0
+
+    def vetoes() -> float:
+        return REGISTRY.get_sample_value("newsdedup_attribution_vetoes_total") or 0.0
+
+    before = (joins("meaning", "cross"), joins("wording", "same"), vetoes())
+
+    metrics.record_decision(
+        "rewrite", {"deciding_signal": "meaning (sentence encoder)", "cross_language": True}
+    )
+    metrics.record_decision("near_copy", {"deciding_signal": "wording (shared rare terms)"})
+    metrics.record_decision("canonical", {"vetoed": "different original reporters"})
+    metrics.record_decision("canonical", {"decided_by": "no candidate shares enough key terms"})
+    metrics.record_decision("exact", {"decided_by": "same cleaned text"})
+
+    after = (joins("meaning", "cross"), joins("wording", "same"), vetoes())
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
