@@ -385,7 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--limit", type=int, help="only the first N pairs")
     pairs.add_argument("--workers", type=int, default=2)
     pairs.add_argument(
-        "--log", default="newsdedup-eval.log", help="worker log of the fresh service"
+        "--log",
+        default="newsdedup-eval.log",
+        help="worker log of the fresh services (every mode appends to it)",
     )
     pairs.set_defaults(func=cmd_eval_pairs)
 

@@ -637,15 +637,19 @@ def format_summary(reports: Sequence[EvaluationReport]) -> str:
         "processing",
         f"{'mode':<{len(BASELINE_NAME)}}  {FIGURES_HEADER}  {FIGURES_HEADER}",
     ]
+
+    def figures(row: MetricsRow) -> str:
+        return _figures(row) if row.pairs else f"{'(no pairs)':<{width}}"
+
     lines += [
-        f"{r.mode:<{len(BASELINE_NAME)}}  {_figures(r.service)}  "
-        f"{_figures(r.service_cross_language)}  {r.timings_s.get('processing', math.nan):8.1f} s"
+        f"{r.mode:<{len(BASELINE_NAME)}}  {figures(r.service)}  "
+        f"{figures(r.service_cross_language)}  {r.timings_s.get('processing', math.nan):8.1f} s"
         for r in reports
     ]
     if reports:
         lines.append(
-            f"{BASELINE_NAME}  {_figures(reports[0].baseline)}  "
-            f"{_figures(reports[0].baseline_cross_language)}"
+            f"{BASELINE_NAME}  {figures(reports[0].baseline)}  "
+            f"{figures(reports[0].baseline_cross_language)}"
         )
     return "\n".join(lines)
 
