@@ -90,7 +90,8 @@ MODE_ENVIRONMENT = {
     SEMANTIC: {"NEWSDEDUP_SEMANTIC_MATCHING": "true"},
     LEXICAL: {"NEWSDEDUP_SEMANTIC_MATCHING": "false"},
 }
-# A running service's mode when its compare evidence cannot tell (no pair was compared).
+# A running service's mode when its compare evidence cannot tell (no same-language pair of
+# processed articles to compare).
 UNKNOWN_MODE = "running service"
 # The compare evidence's component that only the fitted decision over the embedding reports.
 EMBEDDING_COMPONENT = "embedding_cosine"
@@ -570,12 +571,16 @@ def _system_rows(name: str, groups: Sequence[tuple[MetricsRow, list[MetricsRow]]
     return lines
 
 
+def _mode_label(mode: str) -> str:
+    return f"{mode} matching" if mode in MODE_ENVIRONMENT else mode
+
+
 def format_report(report: EvaluationReport) -> str:
     header = (
         f"{'pairs':<{NAME_WIDTH}} {'clear':>5} {'+':>4} {'-':>4} {'pairs':>6}  {FIGURES_HEADER}"
     )
     lines = [
-        f"pair evaluation, {report.mode} matching ({report.mode_how}), against "
+        f"pair evaluation, {_mode_label(report.mode)} ({report.mode_how}), against "
         f"{report.api_url}: {report.pairs_total} pairs ({report.pairs_same_language} "
         f"same-language, {report.pairs_cross_language} cross-language), "
         f"{report.articles_posted} distinct articles posted",
