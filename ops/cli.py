@@ -4,6 +4,8 @@ newsdedup up                 everything on this machine, no Docker
 newsdedup ingest seeds/      post files or URLs to a running service and wait
 newsdedup stories            print stories with their members
 newsdedup sources add URL    subscribe to feeds and sitemaps; sources list | show ID | poll ID
+newsdedup eval pairs FILE    matching quality on labeled pairs, each matching mode (semantic,
+                             lexical) in a fresh service of its own
 newsdedup migrate | api | worker | sweep    the pieces, as docker compose runs them
 """
 
@@ -109,23 +111,47 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_eval_pairs(args: argparse.Namespace) -> int:
     from ops.evaluation.pairs import (
-        evaluate_with_fresh_stack,
+        MODES,
+        evaluate_modes,
         format_report,
+        format_summary,
         run_pair_evaluation,
     )
 
     pairs = Path(args.file)
     out = Path(args.out) if args.out else None
+    if args.api and args.modes:
+        sys.exit("--modes starts fresh services; with --api the running service is evaluated")
+    modes = args.modes or MODES
     if args.api:
-        report = run_pair_evaluation(pairs, api_url=args.api, out=out, limit=args.limit)
+        reports = [run_pair_evaluation(pairs, api_url=args.api, out=out, limit=args.limit)]
+        print(format_report(reports[0]))
     else:
         log_path = Path(args.log)
-        print(f"starting a fresh service (worker log: {log_path})", flush=True)
-        report = evaluate_with_fresh_stack(
-            pairs, out=out, limit=args.limit, workers=args.workers, log_path=log_path
+        reports = []
+        evaluations = evaluate_modes(
+            pairs,
+            modes=modes,
+            out=out,
+            limit=args.limit,
+            workers=args.workers,
+            log_path=log_path,
         )
-    print(format_report(report))
+        for mode in modes:
+            print(f"starting a fresh service, {mode} matching (worker log: {log_path})", flush=True)
+            reports.append(next(evaluations))
+            print(format_report(reports[-1]), end="\n\n", flush=True)
+    print(format_summary(reports))
     return 0
+
+
+def _modes(text: str) -> tuple[str, ...]:
+    from ops.evaluation.pairs import parse_modes
+
+    try:
+        return parse_modes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _article_payload(item: str) -> dict[str, Any]:
@@ -339,12 +365,29 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument(
         "file", help="JSON lines: pair_id, lang1, lang2, overall, title1, text1, ..."
     )
-    pairs.add_argument("--out", help="write one JSON line per pair here")
-    pairs.add_argument("--api", help="use this running service instead of a fresh one")
+    pairs.add_argument(
+        "--out",
+        help="write one JSON line per pair here; with several modes, one file per mode, the "
+        "mode before the suffix (results.jsonl -> results.semantic.jsonl, results.lexical.jsonl)",
+    )
+    pairs.add_argument(
+        "--api",
+        help="evaluate this running service as it is (its mode read from its compare "
+        "evidence) instead of fresh ones; --modes does not apply",
+    )
+    pairs.add_argument(
+        "--modes",
+        type=_modes,
+        help="matching modes, each in a fresh service of its own, in this order "
+        "(NEWSDEDUP_SEMANTIC_MATCHING true: semantic, false: lexical; "
+        "default: semantic,lexical)",
+    )
     pairs.add_argument("--limit", type=int, help="only the first N pairs")
     pairs.add_argument("--workers", type=int, default=2)
     pairs.add_argument(
-        "--log", default="newsdedup-eval.log", help="worker log of the fresh service"
+        "--log",
+        default="newsdedup-eval.log",
+        help="worker log of the fresh services (every mode appends to it)",
     )
     pairs.set_defaults(func=cmd_eval_pairs)
 

@@ -1,12 +1,14 @@
 """Metric definitions shared by the live pair evaluation and the offline simulation
 (bench/eval_offline.py): the dev set's clear labels, pairwise precision/recall/F1 of "same
-story", Pearson correlation, and the text-dedup news baseline."""
+story", Pearson correlation, the rows of a results table (same-language pairs overall and per
+language, cross-language pairs overall and per language pair), and the text-dedup news
+baseline."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -37,6 +39,16 @@ class Pair:
     lang1: str
     lang2: str
     overall: float
+
+    @property
+    def same_language(self) -> bool:
+        return self.lang1 == self.lang2
+
+    @property
+    def language_pair(self) -> str:
+        """The group a cross-language pair is reported in: "de-en" for a German and an English
+        article, whichever comes first in the file."""
+        return "-".join(sorted((self.lang1, self.lang2)))
 
     @property
     def clear_label(self) -> bool | None:
@@ -124,16 +136,69 @@ def metrics_row(
     )
 
 
+def metrics_by(
+    pairs: Sequence[Pair],
+    story_of: Mapping[str, int | None],
+    similarity: Mapping[str, float],
+    group: Callable[[Pair], str],
+) -> list[MetricsRow]:
+    """One row per group of `pairs` (named by `group`), sorted by group name."""
+    groups: dict[str, list[Pair]] = {}
+    for pair in pairs:
+        groups.setdefault(group(pair), []).append(pair)
+    return [
+        metrics_row(name, members, story_of, similarity) for name, members in sorted(groups.items())
+    ]
+
+
 def metrics_by_language(
     pairs: Sequence[Pair],
     story_of: Mapping[str, int | None],
     similarity: Mapping[str, float],
 ) -> list[MetricsRow]:
     """One row per language of same-language pairs (by lang1), sorted by language code."""
-    return [
-        metrics_row(language, [p for p in pairs if p.lang1 == language], story_of, similarity)
-        for language in sorted({p.lang1 for p in pairs})
-    ]
+    return metrics_by(pairs, story_of, similarity, lambda p: p.lang1)
+
+
+def metrics_by_language_pair(
+    pairs: Sequence[Pair],
+    story_of: Mapping[str, int | None],
+    similarity: Mapping[str, float],
+) -> list[MetricsRow]:
+    """One row per language pair of cross-language pairs ("de-en"), sorted."""
+    return metrics_by(pairs, story_of, similarity, lambda p: p.language_pair)
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """One system's rows: same-language pairs overall and per language, cross-language pairs
+    overall and per language pair."""
+
+    same_language: MetricsRow
+    by_language: list[MetricsRow]
+    cross_language: MetricsRow
+    by_language_pair: list[MetricsRow]
+
+
+SAME_LANGUAGE_ROW = "same-language"
+CROSS_LANGUAGE_ROW = "cross-language"
+
+
+def score_pairs(
+    pairs: Sequence[Pair],
+    story_of: Mapping[str, int | None],
+    similarity: Mapping[str, float],
+) -> PairScores:
+    """Every row of one system's table, from its stories (`story_of`, by article id) and its
+    pair similarities (by pair_id; every pair needs one)."""
+    same = [p for p in pairs if p.same_language]
+    cross = [p for p in pairs if not p.same_language]
+    return PairScores(
+        same_language=metrics_row(SAME_LANGUAGE_ROW, same, story_of, similarity),
+        by_language=metrics_by_language(same, story_of, similarity),
+        cross_language=metrics_row(CROSS_LANGUAGE_ROW, cross, story_of, similarity),
+        by_language_pair=metrics_by_language_pair(cross, story_of, similarity),
+    )
 
 
 # --- baseline: text-dedup news config ------------------------------------------------------

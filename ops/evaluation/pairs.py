@@ -1,12 +1,21 @@
-"""Evaluate a running service on a labeled pair file (the SemEval-2022 Task 8 dev set format).
+"""Evaluate a service on a labeled pair file (the SemEval-2022 Task 8 dev set format).
 
 Every article of every pair is posted once, as a client would, into the service's one global
-corpus; when all have been processed, each same-language pair is judged by what the service
-did: "same story" when both articles are done and in one story, and the similarity that
-GET /articles/{a}/compare/{b} reports. The text-dedup news baseline runs in memory on the same
-articles in the same run, with the metric definitions of ops.evaluation.metrics.
+corpus; when all have been processed, each pair is judged by what the service did: "same story"
+when both articles are done and in one story, and the similarity that
+GET /articles/{a}/compare/{b} reports. Same-language pairs are scored overall and per language,
+cross-language pairs overall and per language pair ("de-en"). The text-dedup news baseline runs
+in memory on the same articles in the same run, with the metric definitions of
+ops.evaluation.metrics.
 
-    newsdedup eval pairs ../shared/eval/semeval_dev.jsonl [--out results.jsonl] [--api URL]
+Without --api, each matching mode (NEWSDEDUP_SEMANTIC_MATCHING on: "semantic", off: "lexical")
+gets a fresh embedded stack of its own, set through its processes' environment, and a report
+of its own; format_summary puts the modes side by side. With --api, the running service is
+evaluated as it is, and its mode is read from its compare evidence (an embedding cosine among
+the components means semantic matching).
+
+    newsdedup eval pairs ../shared/eval/semeval_dev.jsonl [--modes semantic,lexical]
+        [--out results.jsonl] [--api URL]
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +41,13 @@ from ops.evaluation.metrics import (
     BASELINE_NGRAM,
     BASELINE_NUM_PERM,
     BASELINE_THRESHOLD,
+    CROSS_LANGUAGE_ROW,
     NEGATIVE_MIN_OVERALL,
     POSITIVE_MAX_OVERALL,
     MetricsRow,
     Pair,
     baseline,
-    metrics_by_language,
-    metrics_row,
+    score_pairs,
 )
 
 log = logging.getLogger(__name__)
@@ -73,6 +82,20 @@ DATE_FIELDS = ("published_at", "date", "publish_date")
 _REASON_DETAIL_RE = re.compile(r"\s*\([^)]*\)")
 PENDING_REASON = "still pending at timeout"
 
+# The matching modes a fresh stack can run, in the order they are evaluated by default, and the
+# environment that sets each in the stack's API and worker processes (service/settings.py).
+SEMANTIC, LEXICAL = "semantic", "lexical"
+MODES = (SEMANTIC, LEXICAL)
+MODE_ENVIRONMENT = {
+    SEMANTIC: {"NEWSDEDUP_SEMANTIC_MATCHING": "true"},
+    LEXICAL: {"NEWSDEDUP_SEMANTIC_MATCHING": "false"},
+}
+# A running service's mode when its compare evidence cannot tell (no same-language pair of
+# processed articles to compare).
+UNKNOWN_MODE = "running service"
+# The compare evidence's component that only the fitted decision over the embedding reports.
+EMBEDDING_COMPONENT = "embedding_cosine"
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -103,7 +126,7 @@ class PairOutcome:
     ids: tuple[int, int]
     story_ids: tuple[int | None, int | None]
     statuses: tuple[str, str]
-    similarity: float | None  # None for cross-language pairs (not compared)
+    similarity: float  # 0 when compare answered 409 (an article not processed)
     same_story: bool
 
     def as_json(self) -> dict[str, Any]:
@@ -122,35 +145,53 @@ class PairOutcome:
 @dataclass
 class EvaluationReport:
     api_url: str
+    # "semantic" or "lexical"; UNKNOWN_MODE for a running service whose evidence cannot tell.
+    mode: str
+    mode_how: str  # how the mode is known: set for a fresh stack, or read from the evidence
     pairs_total: int
     pairs_same_language: int
+    pairs_cross_language: int
     articles_posted: int
     articles_done: int
     articles_failed: int
     articles_pending: int
     failure_reasons: dict[str, int]
-    # Same-language pairs whose compare answered 409 (an article not processed): similarity 0.
+    # Pairs whose compare answered 409 (an article not processed): similarity 0.
     compare_not_processed: int
+    # Pairs whose compare decided with the embedding (its evidence has an embedding cosine),
+    # and done articles whose worker did (the evidence stored with each): the mode at work in
+    # the API and in the workers.
+    compares_with_embedding: int
+    articles_decided_with_embedding: int
     largest_story: int
     stories: int
+    # Same-language pairs overall (row "same-language") and per language, cross-language pairs
+    # overall (row "cross-language") and per language pair: ops.evaluation.metrics.score_pairs.
     service: MetricsRow
     service_by_language: list[MetricsRow]
+    service_cross_language: MetricsRow
+    service_by_language_pair: list[MetricsRow]
     baseline: MetricsRow
     baseline_by_language: list[MetricsRow]
+    baseline_cross_language: MetricsRow
+    baseline_by_language_pair: list[MetricsRow]
     baseline_largest_story: int
     timings_s: dict[str, float]
     outcomes: list[PairOutcome] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Everything but the per-pair outcomes, JSON-ready."""
-        rows = {
-            name: value.as_dict() if isinstance(value, MetricsRow) else value
-            for name, value in vars(self).items()
-            if name != "outcomes"
+        return {
+            name: _json_ready(value) for name, value in vars(self).items() if name != "outcomes"
         }
-        for name in ("service_by_language", "baseline_by_language"):
-            rows[name] = [r.as_dict() for r in getattr(self, name)]
-        return rows
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, MetricsRow):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 # --- reading the pair file -------------------------------------------------------------------
@@ -310,16 +351,44 @@ def _wait_final(
     return final, pending
 
 
-def _compare(client: httpx.Client, a: int, b: int) -> float | None:
-    """The service's similarity of two articles; None when one is not processed (409)."""
+@dataclass(frozen=True)
+class Compared:
+    """GET /articles/{a}/compare/{b}: the similarity (None when an article is not processed,
+    409) and whether the embedding took part in the decision."""
+
+    similarity: float | None
+    with_embedding: bool = False
+
+
+def _compare(client: httpx.Client, a: int, b: int) -> Compared:
     response = client.get(f"/articles/{a}/compare/{b}")
     if response.status_code == 409:
-        return None
+        return Compared(None)
     if response.status_code != 200:
         raise EvaluationError(
             f"GET /articles/{a}/compare/{b}: {response.status_code} {response.text[:200]}"
         )
-    return float(response.json()["similarity"])
+    body = response.json()
+    return Compared(float(body["similarity"]), _used_embedding(body.get("evidence")))
+
+
+def _used_embedding(evidence: Mapping[str, Any] | None) -> bool:
+    """Whether a verdict's evidence (a compare's, or the one a worker stored with an article)
+    comes from the decision over the embedding."""
+    return EMBEDDING_COMPONENT in ((evidence or {}).get("components") or {})
+
+
+def mode_from_evidence(pairs: Sequence[Pair], compared: Sequence[Compared]) -> str:
+    """A running service's matching mode, as its compares show it: with semantic matching on,
+    a same-language pair of processed articles is judged with the embedding (every article
+    processed in that mode has one, but for exact re-posts); with it off, none is. No
+    same-language pair answered: cannot tell."""
+    if any(c.with_embedding for c in compared):
+        return SEMANTIC
+    answered = zip(pairs, compared, strict=True)
+    if any(p.same_language and c.similarity is not None for p, c in answered):
+        return LEXICAL
+    return UNKNOWN_MODE
 
 
 def failure_reason_group(error: str | None) -> str:
@@ -337,11 +406,14 @@ def run_pair_evaluation(
     out: Path | None,
     limit: int | None = None,
     timeout_s: float = 3600,
+    mode: str | None = None,
 ) -> EvaluationReport:
     """Post the pair file's articles to the service at `api_url`, wait for them, and score the
-    service and the baseline on the same-language pairs. `limit` takes the file's first N pairs;
-    `timeout_s` bounds the wait for processing (articles still pending then count as in no
-    story, and the report says how many). Writes one JSON line per pair to `out` if given."""
+    service and the baseline on the same-language and the cross-language pairs. `limit` takes
+    the file's first N pairs; `timeout_s` bounds the wait for processing (articles still pending
+    then count as in no story, and the report says how many). `mode` is the matching mode the
+    service was started with, when the caller set it; else it is read from the compare
+    evidence. Writes one JSON line per pair to `out` if given."""
     started = time.monotonic()
     pairs, articles = load_pairs(pairs_path, limit)
     if not pairs:
@@ -361,12 +433,9 @@ def run_pair_evaluation(
         final, pending = _wait_final(client, pool, service_id.values(), started + timeout_s)
         timings["processing"] = time.monotonic() - step
 
-        same_language = [p for p in pairs if p.lang1 == p.lang2]
         step = time.monotonic()
         compared = _map(
-            pool,
-            lambda p: _compare(client, service_id[p.id1], service_id[p.id2]),
-            same_language,
+            pool, lambda p: _compare(client, service_id[p.id1], service_id[p.id2]), pairs
         )
         timings["compare"] = time.monotonic() - step
 
@@ -375,8 +444,8 @@ def run_pair_evaluation(
         key: (record["story_id"] if record and record["status"] == "done" else None)
         for key, record in records.items()
     }
-    similarity = {p.pair_id: s or 0.0 for p, s in zip(same_language, compared, strict=True)}
-    not_processed = sum(s is None for s in compared)
+    similarity = {p.pair_id: c.similarity or 0.0 for p, c in zip(pairs, compared, strict=True)}
+    not_processed = sum(c.similarity is None for c in compared)
 
     failures: Counter[str] = Counter(
         failure_reason_group(record["error"])
@@ -391,13 +460,11 @@ def run_pair_evaluation(
     base_story_raw, base_hashes = baseline(article_list)
     base_story: dict[str, int | None] = dict(base_story_raw)
     base_similarity = {
-        p.pair_id: float(base_hashes[p.id1].jaccard(base_hashes[p.id2])) for p in same_language
+        p.pair_id: float(base_hashes[p.id1].jaccard(base_hashes[p.id2])) for p in pairs
     }
     timings["baseline"] = time.monotonic() - step
 
-    outcomes = [
-        _outcome(p, service_id, records, story_of, similarity.get(p.pair_id)) for p in pairs
-    ]
+    outcomes = [_outcome(p, service_id, records, story_of, similarity[p.pair_id]) for p in pairs]
     if out is not None:
         with out.open("w", encoding="utf-8") as stream:
             for outcome in outcomes:
@@ -405,24 +472,37 @@ def run_pair_evaluation(
     timings["total"] = time.monotonic() - started
 
     done = sum(1 for r in records.values() if r and r["status"] == "done")
+    service = score_pairs(pairs, story_of, similarity)
+    base = score_pairs(pairs, base_story, base_similarity)
     return EvaluationReport(
         api_url=api_url,
+        mode=mode or mode_from_evidence(pairs, compared),
+        mode_how="set for this service" if mode else "read from its compare evidence",
         pairs_total=len(pairs),
-        pairs_same_language=len(same_language),
+        pairs_same_language=service.same_language.pairs,
+        pairs_cross_language=service.cross_language.pairs,
         articles_posted=len(articles),
         articles_done=done,
         articles_failed=sum(1 for r in records.values() if r and r["status"] == "failed"),
         articles_pending=len(pending),
         failure_reasons=dict(failures.most_common()),
         compare_not_processed=not_processed,
+        compares_with_embedding=sum(c.with_embedding for c in compared),
+        articles_decided_with_embedding=sum(
+            1
+            for r in records.values()
+            if r and r["status"] == "done" and _used_embedding(r.get("evidence"))
+        ),
         largest_story=max(story_sizes.values(), default=0),
         stories=len(story_sizes),
-        service=metrics_row("newsdedup", same_language, story_of, similarity),
-        service_by_language=metrics_by_language(same_language, story_of, similarity),
-        baseline=metrics_row(
-            "baseline text-dedup news", same_language, base_story, base_similarity
-        ),
-        baseline_by_language=metrics_by_language(same_language, base_story, base_similarity),
+        service=service.same_language,
+        service_by_language=service.by_language,
+        service_cross_language=service.cross_language,
+        service_by_language_pair=service.by_language_pair,
+        baseline=base.same_language,
+        baseline_by_language=base.by_language,
+        baseline_cross_language=base.cross_language,
+        baseline_by_language_pair=base.by_language_pair,
         baseline_largest_story=max(Counter(base_story_raw.values()).values(), default=0),
         timings_s={k: round(v, 2) for k, v in timings.items()},
         outcomes=outcomes,
@@ -434,7 +514,7 @@ def _outcome(
     service_id: Mapping[str, int],
     records: Mapping[str, dict[str, Any] | None],
     story_of: Mapping[str, int | None],
-    similarity: float | None,
+    similarity: float,
 ) -> PairOutcome:
     def status(key: str) -> str:
         record = records[key]
@@ -455,31 +535,61 @@ def _outcome(
 
 # --- the report ------------------------------------------------------------------------------
 
+SERVICE_NAME = "newsdedup"
+BASELINE_NAME = "baseline text-dedup news"
+# Width of a row's name column: the longest names are "    " + a language pair, and the
+# system names above.
+NAME_WIDTH = 28
+
 
 def _fmt(value: float) -> str:
     return "   nan" if math.isnan(value) else f"{value:6.3f}"
 
 
+def _figures(row: MetricsRow) -> str:
+    """P, R, F1 and Pearson: the columns the report and the summary share."""
+    return f"{_fmt(row.precision)} {_fmt(row.recall)} {_fmt(row.f1)} {_fmt(row.pearson):>8}"
+
+
+FIGURES_HEADER = f"{'P':>6} {'R':>6} {'F1':>6} {'Pearson':>8}"
+
+
 def _row(row: MetricsRow, indent: str = "") -> str:
     return (
-        f"{indent + row.name:<28} {row.clear:>5} {row.positives:>4} {row.negatives:>4} "
-        f"{_fmt(row.precision)} {_fmt(row.recall)} {_fmt(row.f1)} {row.pairs:>6} "
-        f"{_fmt(row.pearson):>8}"
+        f"{indent + row.name:<{NAME_WIDTH}} {row.clear:>5} {row.positives:>4} "
+        f"{row.negatives:>4} {row.pairs:>6}  {_figures(row)}"
     )
+
+
+def _system_rows(name: str, groups: Sequence[tuple[MetricsRow, list[MetricsRow]]]) -> list[str]:
+    """A system's block: each overall row that has pairs, with its group rows below it."""
+    lines = [name]
+    for overall, rows in groups:
+        if overall.pairs:
+            lines.append(_row(overall, "  "))
+            lines += [_row(row, "    ") for row in rows]
+    return lines
+
+
+def _mode_label(mode: str) -> str:
+    return f"{mode} matching" if mode in MODE_ENVIRONMENT else mode
 
 
 def format_report(report: EvaluationReport) -> str:
     header = (
-        f"{'same-language pairs':<28} {'clear':>5} {'+':>4} {'-':>4} {'P':>6} {'R':>6} "
-        f"{'F1':>6} {'pairs':>6} {'Pearson':>8}"
+        f"{'pairs':<{NAME_WIDTH}} {'clear':>5} {'+':>4} {'-':>4} {'pairs':>6}  {FIGURES_HEADER}"
     )
     lines = [
-        f"pair evaluation against {report.api_url}: {report.pairs_total} pairs "
-        f"({report.pairs_same_language} same-language), {report.articles_posted} distinct "
-        f"articles posted",
+        f"pair evaluation, {_mode_label(report.mode)} ({report.mode_how}), against "
+        f"{report.api_url}: {report.pairs_total} pairs ({report.pairs_same_language} "
+        f"same-language, {report.pairs_cross_language} cross-language), "
+        f"{report.articles_posted} distinct articles posted",
         f"articles: {report.articles_done} done, {report.articles_failed} failed, "
-        f"{report.articles_pending} pending; same-language pairs with an unprocessed article "
-        f"(compare 409, similarity 0): {report.compare_not_processed}",
+        f"{report.articles_pending} pending; pairs with an unprocessed article (compare 409, "
+        f"similarity 0): {report.compare_not_processed}",
+        f"decided with the embedding: {report.compares_with_embedding} of "
+        f"{report.pairs_total} compares, {report.articles_decided_with_embedding} of "
+        f"{report.articles_done} done articles (by their workers)",
     ]
     if report.failure_reasons:
         lines.append("failures:")
@@ -489,16 +599,27 @@ def format_report(report: EvaluationReport) -> str:
             f"WARNING: {report.articles_pending} articles were still pending at the timeout; "
             "they count as in no story"
         )
-    lines += ["", header, _row(report.service)]
-    lines += [_row(row, "  ") for row in report.service_by_language]
-    lines.append(_row(report.baseline))
-    lines += [_row(row, "  ") for row in report.baseline_by_language]
+    lines += ["", header]
+    lines += _system_rows(
+        f"{SERVICE_NAME} ({report.mode})",
+        [
+            (report.service, report.service_by_language),
+            (report.service_cross_language, report.service_by_language_pair),
+        ],
+    )
+    lines += _system_rows(
+        BASELINE_NAME,
+        [
+            (report.baseline, report.baseline_by_language),
+            (report.baseline_cross_language, report.baseline_by_language_pair),
+        ],
+    )
     lines += [
         "",
         f"clear: overall <= {POSITIVE_MAX_OVERALL} same story (+), >= {NEGATIVE_MIN_OVERALL} "
         "not (-); P/R/F1 of 'both done and in one story' on those.",
         "Pearson: pair similarity (service: GET /articles/{a}/compare/{b}; baseline: MinHash "
-        "Jaccard) with overall over all same-language pairs; negative is good (1 = same story).",
+        "Jaccard) with overall over all the row's pairs; negative is good (1 = same story).",
         f"baseline: text-dedup news MinHash (word {BASELINE_NGRAM}-grams, {BASELINE_NUM_PERM} "
         f"permutations, LSH threshold {BASELINE_THRESHOLD}) in memory on the same raw texts.",
         f"largest story: newsdedup {report.largest_story} articles ({report.stories} stories "
@@ -509,7 +630,53 @@ def format_report(report: EvaluationReport) -> str:
     return "\n".join(lines)
 
 
-# --- a fresh embedded stack ------------------------------------------------------------------
+def format_summary(reports: Sequence[EvaluationReport]) -> str:
+    """The evaluated modes side by side: same-language and cross-language P/R/F1/Pearson and
+    the processing time, then the baseline (the same in every run) once. The cross-language
+    columns are named after the language pair when there is only one (the dev set: de-en)."""
+    pair_names = {row.name for r in reports for row in r.service_by_language_pair}
+    cross = pair_names.pop() if len(pair_names) == 1 else CROSS_LANGUAGE_ROW
+    width = len(FIGURES_HEADER)
+    lines = [
+        f"{'summary':<{len(BASELINE_NAME)}}  {'same-language':<{width}}  {cross:<{width}}  "
+        "processing",
+        f"{'mode':<{len(BASELINE_NAME)}}  {FIGURES_HEADER}  {FIGURES_HEADER}",
+    ]
+
+    def figures(row: MetricsRow) -> str:
+        return _figures(row) if row.pairs else f"{'(no pairs)':<{width}}"
+
+    lines += [
+        f"{r.mode:<{len(BASELINE_NAME)}}  {figures(r.service)}  "
+        f"{figures(r.service_cross_language)}  {r.timings_s.get('processing', math.nan):8.1f} s"
+        for r in reports
+    ]
+    if reports:
+        lines.append(
+            f"{BASELINE_NAME}  {figures(reports[0].baseline)}  "
+            f"{figures(reports[0].baseline_cross_language)}"
+        )
+    return "\n".join(lines)
+
+
+# --- fresh embedded stacks, one per mode -----------------------------------------------------
+
+
+def parse_modes(text: str) -> tuple[str, ...]:
+    """--modes: comma-separated modes, each once, in the order given."""
+    modes = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    unknown = [m for m in modes if m not in MODE_ENVIRONMENT]
+    if unknown or not modes:
+        raise ValueError(f"modes are a comma-separated list of {', '.join(MODES)}: {text!r}")
+    return modes
+
+
+def mode_out_path(out: Path, mode: str, modes: Sequence[str]) -> Path:
+    """Where --out goes for `mode`: the path as given when one mode is evaluated, else the mode
+    before the suffix (results.jsonl -> results.semantic.jsonl)."""
+    if len(modes) == 1:
+        return out
+    return out.with_name(f"{out.stem}.{mode}{out.suffix}")
 
 
 def evaluate_with_fresh_stack(
@@ -520,22 +687,59 @@ def evaluate_with_fresh_stack(
     workers: int = 2,
     timeout_s: float = 3600,
     log_path: Path | None = None,
+    mode: str | None = None,
 ) -> EvaluationReport:
     """Start an empty embedded stack (PostgreSQL, Redis, migrations, `workers` Celery worker
     processes, the API on a free port) in a temporary directory, evaluate against it, and stop
-    and delete all of it, whatever happens."""
+    and delete all of it, whatever happens. `mode` (MODES) sets the matching mode in the API's
+    and the workers' environment; None leaves the settings as the environment has them."""
     from ops.stack import local_stack
 
+    if mode is not None and mode not in MODE_ENVIRONMENT:
+        raise ValueError(f"unknown matching mode {mode!r}: one of {', '.join(MODES)}")
     with (
         tempfile.TemporaryDirectory(prefix="newsdedup-eval-") as directory,
         local_stack(
             Path(directory),
             workers=workers,
+            extra_env=MODE_ENVIRONMENT[mode] if mode else None,
             # The workers log every article; keep the terminal for the table.
             log_path=log_path,
             start_timeout_s=STACK_START_TIMEOUT_S,
         ) as stack,
     ):
         return run_pair_evaluation(
-            pairs_path, api_url=stack.api_url, out=out, limit=limit, timeout_s=timeout_s
+            pairs_path,
+            api_url=stack.api_url,
+            out=out,
+            limit=limit,
+            timeout_s=timeout_s,
+            mode=mode,
+        )
+
+
+def evaluate_modes(
+    pairs_path: Path,
+    *,
+    modes: Sequence[str] = MODES,
+    out: Path | None,
+    limit: int | None,
+    workers: int = 2,
+    timeout_s: float = 3600,
+    log_path: Path | None = None,
+) -> Iterator[EvaluationReport]:
+    """Each mode in a fresh stack of its own, one after the other (they would share the CPU),
+    yielding each report when its stack has stopped. `out` is per mode: mode_out_path."""
+    unknown = [mode for mode in modes if mode not in MODE_ENVIRONMENT]
+    if unknown or not modes:
+        raise ValueError(f"matching modes must be some of {', '.join(MODES)}, not {unknown}")
+    for mode in modes:
+        yield evaluate_with_fresh_stack(
+            pairs_path,
+            out=mode_out_path(out, mode, modes) if out is not None else None,
+            limit=limit,
+            workers=workers,
+            timeout_s=timeout_s,
+            log_path=log_path,
+            mode=mode,
         )

@@ -13,17 +13,25 @@ from ops.evaluation.metrics import (
     Pair,
     baseline,
     metrics_by_language,
+    metrics_by_language_pair,
     metrics_row,
     pearson,
     prf,
     same_story_rows,
+    score_pairs,
 )
 from ops.evaluation.pairs import (
+    MODES,
+    Compared,
     EvaluationReport,
     PairArticle,
     failure_reason_group,
     format_report,
+    format_summary,
     load_pairs,
+    mode_from_evidence,
+    mode_out_path,
+    parse_modes,
 )
 
 
@@ -146,31 +154,135 @@ def test_load_pairs_posts_repeated_texts_once(tmp_path: Path) -> None:
     assert len(load_pairs(path, limit=1)[0]) == 1
 
 
-def test_format_report_has_the_table() -> None:
-    row = MetricsRow("newsdedup", 10, 8, 3, 5, 1.0, 2 / 3, 0.8, -0.5)
+def _report(mode: str = "semantic", processing_s: float = 12.5) -> EvaluationReport:
+    row = MetricsRow("same-language", 10, 8, 3, 5, 1.0, 2 / 3, 0.8, -0.5)
     language = MetricsRow("en", 10, 8, 3, 5, 1.0, 2 / 3, 0.8, float("nan"))
-    report = EvaluationReport(
+    cross = MetricsRow("cross-language", 4, 4, 2, 2, 0.5, 0.5, 0.5, -0.25)
+    language_pair = MetricsRow("de-en", 4, 4, 2, 2, 0.5, 0.5, 0.5, -0.25)
+    return EvaluationReport(
         api_url="http://api",
-        pairs_total=12,
+        mode=mode,
+        mode_how="set for this service",
+        pairs_total=14,
         pairs_same_language=10,
+        pairs_cross_language=4,
         articles_posted=20,
         articles_done=18,
         articles_failed=2,
         articles_pending=0,
         failure_reasons={"not an article: too little text": 2},
         compare_not_processed=2,
+        compares_with_embedding=12,
+        articles_decided_with_embedding=9,
         largest_story=3,
         stories=15,
         service=row,
         service_by_language=[language],
-        baseline=MetricsRow("baseline text-dedup news", 10, 8, 3, 5, 0.5, 0.5, 0.5, -0.2),
+        service_cross_language=cross,
+        service_by_language_pair=[language_pair],
+        baseline=MetricsRow("same-language", 10, 8, 3, 5, 0.5, 0.5, 0.5, -0.2),
         baseline_by_language=[language],
+        baseline_cross_language=MetricsRow("cross-language", 4, 4, 2, 2, 0.0, 0.0, 0.0, -0.1),
+        baseline_by_language_pair=[language_pair],
         baseline_largest_story=4,
-        timings_s={"total": 1.0},
+        timings_s={"processing": processing_s, "total": 20.0},
     )
+
+
+def test_format_report_has_the_table() -> None:
+    report = _report()
     text = format_report(report)
-    assert "same-language pairs" in text and "Pearson" in text
-    assert "newsdedup" in text and "baseline text-dedup news" in text
-    assert "  en" in text and "nan" in text
+    assert "semantic matching" in text and "Pearson" in text
+    assert "newsdedup (semantic)" in text and "baseline text-dedup news" in text
+    assert "  same-language" in text and "    en" in text and "nan" in text
+    assert "  cross-language" in text and "    de-en" in text
     assert "not an article: too little text" in text
-    assert json.dumps(report.as_dict())  # JSON-ready (NaN becomes null)
+    as_dict = report.as_dict()
+    assert json.dumps(as_dict)  # JSON-ready (NaN becomes null)
+    assert as_dict["service_by_language_pair"][0]["name"] == "de-en"
+    assert as_dict["service_cross_language"]["pairs"] == 4
+
+
+def test_format_report_leaves_out_a_group_without_pairs() -> None:
+    report = _report()
+    report.service_cross_language = MetricsRow("cross-language", 0, 0, 0, 0, 0, 0, 0, math.nan)
+    report.service_by_language_pair = []
+    service_block, baseline_block = format_report(report).split("baseline text-dedup news")
+    assert "  same-language" in service_block and "  cross-language" not in service_block
+    assert "  cross-language" in baseline_block
+
+
+def test_summary_puts_the_modes_side_by_side() -> None:
+    text = format_summary([_report("semantic", 30.0), _report("lexical", 10.0)])
+    lines = text.splitlines()
+    # One language pair in the file: the cross-language columns are named after it.
+    assert "same-language" in lines[0] and "de-en" in lines[0]
+    semantic, lexical, base = lines[2:]
+    assert semantic.split()[:5] == ["semantic", "1.000", "0.667", "0.800", "-0.500"]
+    assert semantic.split()[5:9] == ["0.500", "0.500", "0.500", "-0.250"]
+    assert semantic.endswith("30.0 s") and lexical.endswith("10.0 s")
+    assert lexical.startswith("lexical")
+    assert base.startswith("baseline text-dedup news")
+
+
+def _cross(pair_id: str, a: str, b: str, overall: float, langs: tuple[str, str]) -> Pair:
+    return Pair(pair_id, a, b, langs[0], langs[1], overall)
+
+
+def test_cross_language_pairs_are_grouped_by_language_pair_in_either_order() -> None:
+    pairs = [
+        _pair("s1", "a", "b", 1.0),  # same-language, found
+        _pair("s2", "c", "d", 4.0, "de"),  # same-language, kept apart
+        _cross("x1", "e", "f", 1.0, ("de", "en")),  # found
+        _cross("x2", "g", "h", 1.2, ("en", "de")),  # missed
+        _cross("x3", "i", "j", 3.5, ("de", "en")),  # merged: false positive
+        _cross("x4", "k", "l", 2.0, ("de", "en")),  # unclear: only in the correlation
+        _cross("x5", "m", "n", 1.0, ("fr", "pl")),  # found
+    ]
+    story_of: dict[str, int | None] = {
+        "a": 1, "b": 1, "c": 2, "d": 3, "e": 4, "f": 4, "g": 5, "h": 6,
+        "i": 7, "j": 7, "k": 8, "l": 9, "m": 10, "n": 10,
+    }  # fmt: skip
+    similarity = {"s1": 0.9, "s2": 0.1, "x1": 0.8, "x2": 0.3, "x3": 0.6, "x4": 0.5, "x5": 0.7}
+    assert [p.language_pair for p in pairs[2:]] == ["de-en"] * 4 + ["fr-pl"]
+
+    by_pair = metrics_by_language_pair(pairs[2:], story_of, similarity)
+    assert [r.name for r in by_pair] == ["de-en", "fr-pl"]
+    de_en = by_pair[0]
+    assert (de_en.pairs, de_en.clear, de_en.positives, de_en.negatives) == (4, 3, 2, 1)
+    assert (de_en.precision, de_en.recall) == pytest.approx((0.5, 0.5))
+    # x1 0.8/1.0, x2 0.3/1.2, x3 0.6/3.5, x4 0.5/2.0
+    assert de_en.pearson == pytest.approx(pearson([0.8, 0.3, 0.6, 0.5], [1.0, 1.2, 3.5, 2.0]))
+    assert (by_pair[1].pairs, by_pair[1].precision, by_pair[1].recall) == (1, 1.0, 1.0)
+
+    scores = score_pairs(pairs, story_of, similarity)
+    assert (scores.same_language.name, scores.cross_language.name) == (
+        "same-language",
+        "cross-language",
+    )
+    assert (scores.same_language.pairs, scores.same_language.clear) == (2, 2)
+    assert [r.name for r in scores.by_language] == ["de", "en"]
+    cross = scores.cross_language
+    assert (cross.pairs, cross.clear, cross.positives, cross.negatives) == (5, 4, 3, 1)
+    assert (cross.precision, cross.recall) == pytest.approx((2 / 3, 2 / 3))
+    assert [r.as_dict() for r in scores.by_language_pair] == [r.as_dict() for r in by_pair]
+
+
+def test_modes_option_and_out_paths() -> None:
+    assert parse_modes("semantic,lexical") == ("semantic", "lexical")
+    assert parse_modes(" lexical , semantic,lexical") == ("lexical", "semantic")
+    for bad in ("", "semantic,fuzzy", ","):
+        with pytest.raises(ValueError):
+            parse_modes(bad)
+    out = Path("runs/results.jsonl")
+    assert mode_out_path(out, "lexical", ["lexical"]) == out
+    assert mode_out_path(out, "lexical", MODES) == Path("runs/results.lexical.jsonl")
+    assert mode_out_path(out, "semantic", MODES) == Path("runs/results.semantic.jsonl")
+
+
+def test_a_running_service_s_mode_is_read_from_its_compare_evidence() -> None:
+    same, cross = _pair("s", "a", "b", 1.0), _cross("x", "c", "d", 1.0, ("de", "en"))
+    assert mode_from_evidence([same, cross], [Compared(0.9, True), Compared(0.2)]) == "semantic"
+    assert mode_from_evidence([same, cross], [Compared(0.9), Compared(0.2)]) == "lexical"
+    # Nothing same-language answered (a 409, or a cross-language pair only): cannot tell.
+    assert mode_from_evidence([same, cross], [Compared(None), Compared(0.2)]) == ("running service")
