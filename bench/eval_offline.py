@@ -53,16 +53,22 @@ EXPECTED_SEEDS = "{000,002} {001} {003} {004}"
 
 
 @dataclass(frozen=True)
+class CandidateRecall:
+    """Of the clear positives with both articles stored: how many pairs' later article has the
+    earlier one among its candidates, from MinHash alone and with the semantic keys too."""
+
+    minhash: int
+    semantic: int
+    total: int
+
+
+@dataclass(frozen=True)
 class OrderFigures:
     same_language: MetricsRow
     by_language: list[MetricsRow]
     de_en: MetricsRow
-    recall_minhash: int
-    recall_semantic: int
-    recall_total: int
-    de_en_recall_minhash: int
-    de_en_recall_semantic: int
-    de_en_recall_total: int
+    recall: CandidateRecall
+    de_en_recall: CandidateRecall
     largest_story: int
     stories: int
     seconds: float
@@ -79,10 +85,9 @@ def similarities(store: Store, pairs: Sequence[Pair]) -> dict[str, float]:
     }
 
 
-def candidate_recall(store: Store, pairs: Sequence[Pair]) -> tuple[int, int, int]:
-    """(found by MinHash, found by MinHash or the semantic keys, clear positives with both
-    articles stored). A pair is found when its later article has the earlier one (or the
-    stored twin an exact re-post joined) among its candidates."""
+def candidate_recall(store: Store, pairs: Sequence[Pair]) -> CandidateRecall:
+    """A pair is found when its later article has the earlier one (or the stored twin an exact
+    re-post joined) among its candidates."""
     index = store.index_of()
     minhash = semantic = total = 0
     for p in pairs:
@@ -96,7 +101,7 @@ def candidate_recall(store: Store, pairs: Sequence[Pair]) -> tuple[int, int, int
         by_minhash = target in outcome.minhash_candidates
         minhash += by_minhash
         semantic += by_minhash or target in outcome.semantic_candidates
-    return minhash, semantic, total
+    return CandidateRecall(minhash, semantic, total)
 
 
 def run_order(
@@ -110,19 +115,13 @@ def run_order(
     store = ingest_all(settings, dev.prepared, order)
     story_of: Mapping[str, int | None] = store.story_of()
     similarity = similarities(store, [*same_language, *de_en])
-    recall = candidate_recall(store, same_language)
-    de_en_recall = candidate_recall(store, de_en)
     sizes = Counter(store.story_of().values())
     figures = OrderFigures(
         same_language=metrics_row("newsdedup", same_language, story_of, similarity),
         by_language=metrics_by_language(same_language, story_of, similarity),
         de_en=metrics_row("de-en", de_en, story_of, similarity),
-        recall_minhash=recall[0],
-        recall_semantic=recall[1],
-        recall_total=recall[2],
-        de_en_recall_minhash=de_en_recall[0],
-        de_en_recall_semantic=de_en_recall[1],
-        de_en_recall_total=de_en_recall[2],
+        recall=candidate_recall(store, same_language),
+        de_en_recall=candidate_recall(store, de_en),
         largest_story=max(sizes.values()),
         stories=len(sizes),
         seconds=time.perf_counter() - started,
@@ -168,11 +167,11 @@ def report_mode(name: str, figures: Sequence[OrderFigures]) -> list[str]:
     lines.append(averaged_row("de-en", [f.de_en for f in figures], show_spread=len(figures) > 1))
     lines.append(
         f"candidate recall, clear positives (later article finds the earlier): same-language "
-        f"MinHash {mean([f.recall_minhash for f in figures]):.1f}, with semantic keys "
-        f"{mean([f.recall_semantic for f in figures]):.1f} of {figures[0].recall_total}; "
-        f"de-en {mean([f.de_en_recall_minhash for f in figures]):.1f} -> "
-        f"{mean([f.de_en_recall_semantic for f in figures]):.1f} of "
-        f"{figures[0].de_en_recall_total}"
+        f"MinHash {mean([f.recall.minhash for f in figures]):.1f}, with semantic keys "
+        f"{mean([f.recall.semantic for f in figures]):.1f} of {figures[0].recall.total}; "
+        f"de-en {mean([f.de_en_recall.minhash for f in figures]):.1f} -> "
+        f"{mean([f.de_en_recall.semantic for f in figures]):.1f} of "
+        f"{figures[0].de_en_recall.total}"
     )
     lines.append(
         f"largest story: {', '.join(str(f.largest_story) for f in figures)} articles; "
