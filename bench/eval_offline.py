@@ -137,6 +137,13 @@ def spread(values: Sequence[float]) -> str:
     return f"{min(values):.3f}-{max(values):.3f}"
 
 
+def recall_text(recall: Sequence[CandidateRecall], semantic: bool) -> str:
+    minhash = f"MinHash {mean([r.minhash for r in recall]):.1f}"
+    if not semantic:
+        return f"{minhash} (no semantic keys in this mode)"
+    return f"{minhash}, with the semantic keys {mean([r.semantic for r in recall]):.1f}"
+
+
 HEADER = f"{'':<30} {'clear':>5} {'+/-':>8} {'P':>6} {'R':>6} {'F1':>6} {'Pearson':>8}"
 
 
@@ -155,7 +162,7 @@ def averaged_row(name: str, rows: Sequence[MetricsRow], *, show_spread: bool = F
     return line
 
 
-def report_mode(name: str, figures: Sequence[OrderFigures]) -> list[str]:
+def report_mode(name: str, figures: Sequence[OrderFigures], *, semantic: bool) -> list[str]:
     lines = [f"{name}: mean of {len(figures)} ingest orders", HEADER]
     lines.append(
         averaged_row(
@@ -165,13 +172,11 @@ def report_mode(name: str, figures: Sequence[OrderFigures]) -> list[str]:
     for i, row in enumerate(figures[0].by_language):
         lines.append(averaged_row(f"  {row.name}", [f.by_language[i] for f in figures]))
     lines.append(averaged_row("de-en", [f.de_en for f in figures], show_spread=len(figures) > 1))
+    same, de_en = [f.recall for f in figures], [f.de_en_recall for f in figures]
     lines.append(
-        f"candidate recall, clear positives (later article finds the earlier): same-language "
-        f"MinHash {mean([f.recall.minhash for f in figures]):.1f}, with semantic keys "
-        f"{mean([f.recall.semantic for f in figures]):.1f} of {figures[0].recall.total}; "
-        f"de-en {mean([f.de_en_recall.minhash for f in figures]):.1f} -> "
-        f"{mean([f.de_en_recall.semantic for f in figures]):.1f} of "
-        f"{figures[0].de_en_recall.total}"
+        "candidate recall, clear positives (the later article has the earlier among its "
+        f"candidates): same-language {recall_text(same, semantic)} of {same[0].total}; "
+        f"de-en {recall_text(de_en, semantic)} of {de_en[0].total}"
     )
     lines.append(
         f"largest story: {', '.join(str(f.largest_story) for f in figures)} articles; "
@@ -266,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_for(semantic=semantic)
         results = [run_order(settings, dev, order, same_language, de_en) for order in orders]
         print()
-        for line in report_mode(mode, [figures for figures, _ in results]):
+        for line in report_mode(mode, [figures for figures, _ in results], semantic=semantic):
             print(line)
         seed_lines = [
             *check_seeds(settings, seeds, None),
