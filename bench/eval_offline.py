@@ -16,7 +16,10 @@ false), averaged over 3 ingest orders (seeded shuffles) of one global store:
 - the seeds in all 120 ingest orders into a fresh store and in all 5 rotations after the dev
   corpus: they must give exactly {000,002} {001} {003} {004}.
 
-    .venv/bin/python -m bench.eval_offline [../shared/eval/semeval_dev.jsonl]
+With --against OUT.jsonl (from `newsdedup eval pairs DEV --out OUT.jsonl` at the default
+settings) it also says how far the simulated pair similarities are from the service's.
+
+    .venv/bin/python -m bench.eval_offline [../shared/eval/semeval_dev.jsonl] [--against OUT]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
+import json
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -186,6 +190,24 @@ def report_mode(name: str, figures: Sequence[OrderFigures], *, semantic: bool) -
     return lines
 
 
+def against_service(path: Path, store: Store, pairs: Sequence[Pair]) -> str:
+    """How far the simulation's pair similarities are from those the service's compare
+    endpoint gave in a `newsdedup eval pairs --out` run."""
+    service: dict[str, float] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("similarity") is not None:
+            service[str(row["pair_id"])] = float(row["similarity"])
+    simulated = similarities(store, pairs)
+    gaps = [abs(simulated[k] - v) for k, v in service.items() if k in simulated]
+    if not gaps:
+        return f"against {path}: no same-language pair in common"
+    return (
+        f"against the service ({path.name}): {len(gaps)} pair similarities compared, largest "
+        f"difference {max(gaps):.2g}, {sum(g > 1e-6 for g in gaps)} differ by more than 1e-6"
+    )
+
+
 # --- seeds -------------------------------------------------------------------------------------
 
 
@@ -239,6 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("pairs", nargs="?", type=Path, default=DEV_SET, help="the dev set")
     parser.add_argument("--orders", type=int, default=ORDERS, help="ingest orders to average")
     parser.add_argument("--seed", type=int, default=ORDER_SEED, help="seed of the first order")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a `newsdedup eval pairs --out` file of the service at its default settings: "
+        "compare its pair similarities with the simulation's",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -277,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             *check_seeds(settings, seeds, None),
             *check_seeds(settings, seeds, results[0][1]),
         ]
+        if semantic and args.against:
+            print(against_service(args.against, results[0][1], same_language))
         all_ok &= all(line.endswith(" ok") for line in seed_lines)
         print("seeds:")
         for line in seed_lines:
