@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -281,26 +281,31 @@ def prepare(
     (with the encoder on) the embedding of the headline and lead. An exact re-post of a stored
     article is not embedded: it joins its twin's story without being compared, and its twin
     carries the embedding for anyone who compares with it."""
-    language = extracted.language or detect_language(extracted.text)
-    title = article.title or extracted.title
-    digest = text_hash(extracted.text)
-    embedding = None
+    processed = describe(article, extracted)
     if settings.semantic is not None and not articles.has_done_twin(
-        session, text_hash=digest, url=article.url
+        session, text_hash=processed.text_hash, url=article.url
     ):
         with stage_timer(Stage.ENCODE):
-            embedding = encoder(settings.semantic.max_tokens).embed(title, extracted.text)
+            embedding = encoder(settings.semantic.max_tokens).embed(processed.title, processed.text)
+        processed = replace(processed, embedding=embedding)
+    return processed
+
+
+def describe(article: ArticleContent, extracted: ExtractedArticle) -> ProcessedArticle:
+    """The pure part of prepare (no embedding): language, title, text hash and story features.
+    The embedding, when there is one, is of this title and text (the offline simulation in
+    bench/ embeds them the same way)."""
+    language = extracted.language or detect_language(extracted.text)
     return ProcessedArticle(
         url=article.url,
-        title=title,
+        title=article.title or extracted.title,
         text=extracted.text,
-        text_hash=digest,
+        text_hash=text_hash(extracted.text),
         language=language,
         published_at=article.published_at or extracted.published_at,
         features=extract_features(
             extracted.title, extracted.text, stopwords=stopwords(language), language=language
         ),
-        embedding=embedding,
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from service.db import lock_key, lock_keys
@@ -140,6 +141,31 @@ class MatchSettings:
             centred_on_its_language=means.knows(features.language),
         )
 
+    def match_keys(self, features: StoryFeatures, embedding: FloatRow | None) -> MatchKeys:
+        """The article's band keys and comparable form: pure, shared by assign_story and the
+        offline simulation (bench/simulation.py)."""
+        scheme = self.scheme
+        hashvalues = minhash_values(features.key_features(), scheme)
+        comparable = self.comparable(features, embedding)
+        semantic = (
+            semantic_keys(comparable.embedding, self.semantic.scheme)
+            if comparable.embedding is not None and self.semantic is not None
+            else SemanticKeys([], [])
+        )
+        return MatchKeys(hashvalues, band_keys(hashvalues, scheme), comparable, semantic)
+
+
+@dataclass(frozen=True)
+class MatchKeys:
+    """What an article looks candidates up by, and how the judge sees it."""
+
+    hashvalues: np.ndarray
+    # MinHash band keys: stored with the article and looked up.
+    minhash: list[int]
+    comparable: Comparable
+    # The embedding's nearest-anchor keys (none with the encoder off or no embedding).
+    semantic: SemanticKeys
+
 
 @dataclass(frozen=True)
 class Assignment:
@@ -228,15 +254,8 @@ def assign_story(
     embedding is computed before (processing.prepare): ~50 ms of CPU must not hold locks.
     """
     features = article.features
-    scheme = settings.scheme
-    hashvalues = minhash_values(features.key_features(), scheme)
-    keys = band_keys(hashvalues, scheme)
-    comparable = settings.comparable(features, article.embedding)
-    semantic = (
-        semantic_keys(comparable.embedding, settings.semantic.scheme)
-        if comparable.embedding is not None and settings.semantic is not None
-        else SemanticKeys([], [])
-    )
+    found = settings.match_keys(features, article.embedding)
+    keys, comparable, semantic = found.minhash, found.comparable, found.semantic
     # Two articles that could find each other through a semantic key share a probed key: the
     # one found stores it, and the finder probes it.
     locks = [*keys, *semantic.probes, lock_key("text", article.text_hash)]
@@ -286,7 +305,7 @@ def assign_story(
         session,
         article_id=article_id,
         scheme=settings.to_json(),
-        hashvalues=encode_hashvalues(hashvalues),
+        hashvalues=encode_hashvalues(found.hashvalues),
         keys=[*keys, *semantic.stored],
         terms=features.term_weights,
     )

@@ -20,8 +20,9 @@ from typing import Any
 from service.dedup.features import StoryFeatures, stem
 
 # Least-squares fit of (4 - overall) / 3 on the two signals over the 829 same-language dev pairs
-# (bench/eval_offline.py prints the refit and its 5-fold cross-validation). Two weights and an
-# intercept: few enough not to overfit 829 pairs.
+# (printed, with its 5-fold cross-validation, by bench/eval_offline.py as it was up to commit
+# eaff953; today's bench/eval_offline.py evaluates the lexical mode but does not refit it). Two
+# weights and an intercept: few enough not to overfit 829 pairs.
 SCORE_INTERCEPT = 0.10
 WEIGHT_COSINE = 1.30
 WEIGHT_LEAD_TOLD = 0.20
