@@ -110,8 +110,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.modes or set(args.modes) - set(MODES):
         parser.error(f"--modes takes {', '.join(MODES)}")
     args.articles = args.articles or (1_000 if args.quick else 10_000)
-    if args.floor_articles is None:
-        args.floor_articles = 2_000
     args.sizes = [
         int(s) for s in (args.sizes or ("10000" if args.quick else "10000,100000")).split(",")
     ]

@@ -130,7 +130,7 @@ def run(
     profile_s: float,
     workers: int = WORKERS,
     modes: tuple[str, ...] = MODES,
-    floor_articles: int = FLOOR_ARTICLES,
+    floor_articles: int | None = None,
 ) -> RawResult:
     corpus = make_corpus(n, duplicate_share)
     print(
@@ -150,7 +150,7 @@ def run(
         )
     floor_result = None
     if "semantic" in modes:
-        sample = floor_sample(corpus, floor_articles)
+        sample = floor_sample(corpus, FLOOR_ARTICLES if floor_articles is None else floor_articles)
         floor_result = floor.run([{"title": a.title, "text": a.text} for a in sample], workers)
         print(
             f"  floor (encoder + MinHash, {workers} processes, {len(sample):,} articles): "
