@@ -42,6 +42,9 @@ RSS_MAX_GROWTH = 1.2
 # "Does not grow": semantic p99 of the decision (no encoding) within 1.1 x lexical at every
 # size; 10 % leaves room for the noise of a p99 over a few hundred queries on a shared machine.
 DECISION_MAX_GROWTH = 1.1
+# The CPU-per-article share and the articles/s share of the floor agree within this when
+# nothing else changed between the two runs.
+CPU_RATIO_TOLERANCE = 0.05
 TARGETS = {
     "raw": f"raw-text >= {RAW_MIN_ARTICLES_S:.0f} articles/s on 2 cores (semantic, defaults)",
     "floor": f"raw-text >= {FLOOR_MIN_SHARE:.0%} of the bare floor in the same run",
@@ -225,6 +228,19 @@ def raw_section(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str
             f"{'/'.join(f'{m:.0f}' for m in floor.rss_mib)} MiB)"
             + (f" -> semantic service at {ratio:.0%} of it" if ratio is not None else "")
         )
+        cpu_ratio = raw.floor_cpu_ratio()
+        if cpu_ratio is not None:
+            print(
+                f"  by CPU per article: floor {floor.cpu_ms_per_article:.1f} ms, semantic "
+                f"service {runs['semantic'].cpu_ms_per_article:.1f} ms (all processes) -> "
+                f"{cpu_ratio:.0%}: the share both would give if each kept the cores busy"
+                + (
+                    f"; {abs(cpu_ratio - ratio):.0%} away from the articles/s share: the load "
+                    "changed between the runs, or the service left the cores idle"
+                    if ratio is not None and abs(cpu_ratio - ratio) > CPU_RATIO_TOLERANCE
+                    else ""
+                )
+            )
         print(
             f"  lexical mode: no ratio; its floor would be MinHash alone, "
             f"~{floor.minhash_articles_per_s:,.0f} articles/s in {floor.processes} processes, a "
@@ -278,7 +294,7 @@ def raw_section(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str
                 Check(
                     TARGETS["floor"],
                     f"{ratio:.0%} ({semantic.throughput:.1f} of {floor.articles_per_s:.1f} "
-                    "articles/s)",
+                    f"articles/s; by CPU per article {raw.floor_cpu_ratio():.0%})",
                     ratio >= FLOOR_MIN_SHARE,
                 )
             )

@@ -55,6 +55,11 @@ class FloorResult:
     max_tokens: int
 
     @property
+    def cpu_ms_per_article(self) -> float:
+        """CPU per article of the sample, what the gate refused (free here) included."""
+        return (self.encode_cpu_ms + self.minhash_cpu_ms) * self.embedded / max(1, self.articles)
+
+    @property
     def minhash_articles_per_s(self) -> float:
         """MinHash alone in as many processes: the lexical mode's (weak) floor."""
         return self.processes * 1000 / self.minhash_cpu_ms if self.minhash_cpu_ms else 0.0

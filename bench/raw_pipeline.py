@@ -103,6 +103,11 @@ class PipelineResult:
     # (state | wait event | query, mean number of service backends in it per sample)
     backend_waits: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def cpu_ms_per_article(self) -> float:
+        """CPU per article of every process of the service (workers, PostgreSQL, API)."""
+        return sum(ms for name, ms in self.cpu_share.items() if not name.startswith("_"))
+
 
 @dataclass
 class RawResult:
@@ -120,6 +125,14 @@ class RawResult:
         if self.floor is None or mode != "semantic" or mode not in self.modes:
             return None
         return self.modes[mode].throughput / self.floor.articles_per_s
+
+    def floor_cpu_ratio(self, mode: str = "semantic") -> float | None:
+        """The floor's CPU per article over the mode's (all its processes): what the throughput
+        ratio is when both saturate the same cores, whatever else ran between the two (a
+        cross-check of floor_ratio on a busy machine)."""
+        if self.floor is None or mode != "semantic" or mode not in self.modes:
+            return None
+        return self.floor.cpu_ms_per_article / self.modes[mode].cpu_ms_per_article
 
 
 def run(
