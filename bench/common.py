@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +26,19 @@ DEV_SET = SHARED / "eval" / "semeval_dev.jsonl"
 EXTRACTION_BENCH = SHARED / "extraction-bench"
 # The exit status of a benchmark whose data is absent.
 NO_DATA_EXIT = 2
+# The two matching modes the bench measures side by side: the default (the sentence encoder on)
+# and the lexical mode a deployment that cannot pay the encoder's CPU runs.
+MODES = ("semantic", "lexical")
+# Where the bench keeps what it computed from data outside the checkout (dev-set embeddings):
+# gitignored, never committed.
+CACHE_DIR = REPO_ROOT / "bench" / ".cache"
+
+
+def mode_env(mode: str) -> dict[str, str]:
+    """The service's environment for a matching mode."""
+    if mode not in MODES:
+        raise ValueError(f"unknown matching mode {mode!r}: one of {', '.join(MODES)}")
+    return {"NEWSDEDUP_SEMANTIC_MATCHING": "true" if mode == "semantic" else "false"}
 
 
 def require_data(path: Path, what: str, how_to_point: str) -> Path:
@@ -63,6 +78,50 @@ def machine_summary() -> str:
         f"machine: nproc={os.cpu_count()}, CPU {cpu}, RAM {ram_gib:.1f} GiB, "
         f"Python {platform.python_version()}\ngit commit: {commit}"
     )
+
+
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def run_module(module: str, args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `python -m module args` from the checkout in its own process (so its RSS and CPU are
+    its own) and return the JSON object its last output line holds."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} failed: {out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def stage_seconds(base_url: str) -> dict[str, tuple[int, float]]:
+    """(count, total seconds) of each worker stage (fetch, extract, encode, assign) from the
+    service's /metrics: the stage histograms every pool process records."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    body = httpx.get(f"{base_url}/metrics", timeout=30).text
+    counts: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    for family in text_string_to_metric_families(body):
+        if family.name != "newsdedup_stage_duration_seconds":
+            continue
+        for sample in family.samples:
+            stage = sample.labels.get("stage", "")
+            if sample.name.endswith("_count"):
+                counts[stage] = counts.get(stage, 0.0) + sample.value
+            elif sample.name.endswith("_sum"):
+                sums[stage] = sums.get(stage, 0.0) + sample.value
+    return {stage: (int(counts[stage]), sums.get(stage, 0.0)) for stage in counts}
 
 
 def percentile(values: list[float], q: float) -> float:

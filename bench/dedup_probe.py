@@ -4,7 +4,9 @@
     python -m bench.dedup_probe baseline STORED.npy QUERIES.npy
 
 Prints one JSON line: p50/p99 latency, mean candidates, RSS, and (service) the SQL statements
-that took the most time inside assign_story.
+that took the most time inside assign_story. The matching mode is the service's setting
+(NEWSDEDUP_SEMANTIC_MATCHING): semantic, each query's embedding (made before, never timed) is
+handed to assign_story as processing.prepare hands it; the encoder is never loaded here.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
 
     band_index.find_candidates = counting_find
     settings = MatchSettings.from_settings(get_settings())
+    semantic = settings.semantic is not None
     factory = get_session_factory()
     latencies = []
     for n, query in enumerate(queries):
@@ -104,6 +107,9 @@ def probe_service(database_url: str, queries_file: str) -> dict[str, Any]:
                     language=features.language,
                     published_at=None,
                     features=features,
+                    embedding=np.asarray(query["embedding"], dtype=np.float32)
+                    if semantic
+                    else None,
                 ),
                 settings=settings,
                 session=session,

@@ -1,4 +1,4 @@
-"""Section 4: the dedup decision at 10k / 100k (/ 1M) stored articles.
+"""Section 4: the dedup decision at 10k / 100k (/ 1M) stored articles, in both matching modes.
 
 Synthetic stored articles are drawn per language from the dev set's real vocabulary: the number
 of terms and names of a real article, each term drawn in proportion to its document frequency.
@@ -8,18 +8,35 @@ are COPYed straight into a fresh embedded PostgreSQL; then assign_story is timed
 articles (70% new stories, 30% near-copies of stored ones), each in a rolled-back transaction,
 in a separate process whose RSS is the worker's. Baseline: datasketch's in-memory MinHashLSH
 with the same bands (64 x 2) over the same signatures, in its own process.
+
+Embeddings. The store is a semantic one, as the service keeps it: each article's embedding
+(float16, the service's encode_embedding) and its semantic band rows (the service's
+semantic_keys of the embedding centred on its language's mean). Embedding 100k articles with
+the encoder would take ~1.5 hours, so it embeds each distinct dev-set text of at least 200
+characters once, as the service would (title and cleaned text, the encoder's token cap), caches
+those ~1,900 rows under bench/.cache/ (gitignored; recomputed when the dev set, the cap or the
+embedding version changes; ~2 minutes the first time), and gives each synthetic article a
+dev-set row of its language plus Gaussian noise (STORY_NOISE), re-normalised: real e5 rows with
+a spread of their own, so semantic cells fill as real articles would fill them. A near-copy
+query takes its original's row plus smaller noise (COPY_NOISE). Computing the semantic keys of
+each stored article costs ~1.5 ms, 150 s per 100k stored.
+
+The decision is timed without the encoding: query embeddings are made before the clock starts
+and handed to assign_story, as processing.prepare hands them. Both modes query the same store,
+the semantic mode first (so the lexical mode runs on a warmer cache: the comparison leans
+against the semantic mode): the lexical probe runs with NEWSDEDUP_SEMANTIC_MATCHING=false, never
+probes the semantic keys (another key namespace), and reads stored embeddings it ignores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from bench.common import DEV_SET, REPO_ROOT
+from bench.common import CACHE_DIR, DEV_SET, MODES, mode_env, run_module
 
 NUM_PERM = 128
 BANDS = 64
@@ -36,12 +53,21 @@ MAX_NAMES = 40
 NEAR_COPY_SHARE = 0.3
 SEED = 7
 LOAD_CHUNK = 20_000
+MIN_TEXT_CHARS = 200
+# Norm of the Gaussian noise added to a dev-set embedding (unit norm, ~0.87 of it e5's common
+# direction) to make a synthetic article's. Centred, two articles made from one dev text then
+# lie at cosine ~0.37: a related topic, below the ~0.5 of one story, above the ~0 of unrelated
+# articles (the run prints the figures). 0.25 put them at 0.76, one story each.
+STORY_NOISE = 0.6
+# A near copy lies at centred cosine ~0.93 to its original: the same story in nearly the same
+# words.
+COPY_NOISE = 0.25
 
 
 @dataclass
-class ScaleResult:
-    stored: int
-    load_s: float
+class ProbeResult:
+    """assign_story timed in one matching mode."""
+
     p50_ms: float
     p99_ms: float
     mean_candidates: float
@@ -49,6 +75,24 @@ class ScaleResult:
     originals_found: tuple[int, int]
     rss_mib: float
     top_sql: list[tuple[str, float]]
+
+    @classmethod
+    def from_json(cls, found: dict[str, object]) -> ProbeResult:
+        return cls(
+            p50_ms=float(found["p50_ms"]),  # type: ignore[arg-type]
+            p99_ms=float(found["p99_ms"]),  # type: ignore[arg-type]
+            mean_candidates=float(found["mean_candidates"]),  # type: ignore[arg-type]
+            originals_found=tuple(found["near_copy_originals_found"]),  # type: ignore[arg-type]
+            rss_mib=float(found["rss_mib"]),  # type: ignore[arg-type]
+            top_sql=[tuple(x) for x in found["top_sql"]],  # type: ignore[attr-defined]
+        )
+
+
+@dataclass
+class ScaleResult:
+    stored: int
+    load_s: float
+    modes: dict[str, ProbeResult]
     base_p50_ms: float
     base_p99_ms: float
     base_rss_mib: float
@@ -66,6 +110,20 @@ class Vocabulary:
     name_counts: dict[str, list[int]]
 
 
+def dev_texts() -> Iterator[tuple[str, str]]:
+    """(title, text) of each distinct dev-set text of at least MIN_TEXT_CHARS characters."""
+    seen: set[str] = set()
+    with DEV_SET.open(encoding="utf-8") as lines:
+        for line in lines:
+            pair = json.loads(line)
+            for side in ("1", "2"):
+                text = pair["text" + side] or ""
+                if len(text) < MIN_TEXT_CHARS or text in seen:
+                    continue
+                seen.add(text)
+                yield pair["title" + side] or "", text
+
+
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     from service.dedup.features import extract_features, stem
@@ -75,25 +133,15 @@ def vocabulary() -> Vocabulary:
     name_df: dict[str, Counter[str]] = {}
     term_counts: dict[str, list[int]] = {}
     name_counts: dict[str, list[int]] = {}
-    seen: set[str] = set()
-    with DEV_SET.open(encoding="utf-8") as lines:
-        for line in lines:
-            pair = json.loads(line)
-            for side in ("1", "2"):
-                text = pair["text" + side] or ""
-                if len(text) < 200 or text in seen:
-                    continue
-                seen.add(text)
-                language = detect_language(text) or "en"
-                features = extract_features(
-                    pair["title" + side], text, stopwords=stopwords(language), language=language
-                )
-                terms = list(features.term_weights)[:MAX_TERMS]
-                names = sorted({stem(n) for n in features.names})[:MAX_NAMES]
-                term_df.setdefault(language, Counter()).update(terms)
-                name_df.setdefault(language, Counter()).update(names)
-                term_counts.setdefault(language, []).append(len(terms))
-                name_counts.setdefault(language, []).append(len(names))
+    for title, text in dev_texts():
+        language = detect_language(text) or "en"
+        features = extract_features(title, text, stopwords=stopwords(language), language=language)
+        terms = list(features.term_weights)[:MAX_TERMS]
+        names = sorted({stem(n) for n in features.names})[:MAX_NAMES]
+        term_df.setdefault(language, Counter()).update(terms)
+        name_df.setdefault(language, Counter()).update(names)
+        term_counts.setdefault(language, []).append(len(terms))
+        name_counts.setdefault(language, []).append(len(names))
     languages = sorted(term_counts, key=lambda lang: -len(term_counts[lang]))
     shares = np.array([len(term_counts[lang]) for lang in languages], dtype=float)
     index: dict[str, int] = {}
@@ -201,11 +249,120 @@ def band_keys(hashvalues: np.ndarray) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Embeddings
+
+
+def embedding_cache() -> Path:
+    """Where the dev-set embeddings are kept: named by the encoder's input and the dev set."""
+    from service.dedup.encoder import EMBEDDING_VERSION
+
+    digest = hashlib.sha256(DEV_SET.read_bytes()).hexdigest()[:12]
+    return CACHE_DIR / f"dev_embeddings_e5_{max_tokens()}_v{EMBEDDING_VERSION}_{digest}.npz"
+
+
+def max_tokens() -> int:
+    from service.settings import get_settings
+
+    return get_settings().embedding_max_tokens
+
+
+@lru_cache(maxsize=1)
+def dev_embeddings() -> dict[str, np.ndarray]:
+    """The dev-set texts' embeddings by language (as vocabulary() detects it), from the cache;
+    made the first time in a process of their own (loading the encoder pins OpenMP to one
+    thread in its process)."""
+    path = embedding_cache()
+    if not path.exists():
+        print(f"  embedding the dev set's texts once into {path} (~2 min)", flush=True)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        run_module("bench.dedup_scale", ["embed", str(path)])
+    with np.load(path) as data:
+        languages = [str(language) for language in data["languages"]]
+        rows = np.asarray(data["rows"], dtype=np.float32)
+    return {
+        language: rows[[i for i, other in enumerate(languages) if other == language]]
+        for language in set(languages)
+    }
+
+
+def embed_dev_texts(path: Path) -> None:
+    """Embed each dev text as the service would: its title and cleaned text, within the cap."""
+    from service.dedup.encoder import encoder
+    from service.extraction import clean_text, detect_language
+
+    model = encoder(max_tokens())
+    languages: list[str] = []
+    rows = []
+    for title, text in dev_texts():
+        languages.append(detect_language(text) or "en")
+        cleaned = clean_text(text, title=title or None)
+        rows.append(model.embed(title or cleaned.title, cleaned.text))
+    partial = path.with_name(path.stem + ".partial.npz")
+    np.savez(partial, languages=np.array(languages), rows=np.stack(rows))
+    partial.replace(path)
+
+
+def synthetic_embedding(language: str, key: int, near_copy_of: int | None = None) -> np.ndarray:
+    """A synthetic article's embedding: a dev-set row of its language plus noise; a near copy's
+    is its original's plus less noise."""
+    if near_copy_of is not None:
+        original = synthetic_embedding(language, near_copy_of)
+        return perturbed(original, COPY_NOISE, np.random.default_rng((SEED, key, 3)))
+    base, rng = dev_base(language, key)
+    return perturbed(base, STORY_NOISE, rng)
+
+
+def dev_base(language: str, key: int) -> tuple[np.ndarray, np.random.Generator]:
+    """The dev-set row a synthetic article's embedding is made from, and the article's rng."""
+    rng = np.random.default_rng((SEED, key, 2))
+    rows = dev_embeddings()[language]
+    return rows[int(rng.integers(len(rows)))], rng
+
+
+def perturbed(base: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """`base` plus Gaussian noise of norm ~`noise`, re-normalised."""
+    row = base + rng.standard_normal(len(base)).astype(np.float32) * (noise / np.sqrt(len(base)))
+    return np.asarray(row / np.linalg.norm(row), dtype=np.float32)
+
+
+def centred(language: str, embedding: np.ndarray) -> np.ndarray:
+    from service.dedup.semantic import language_means
+
+    return language_means(max_tokens()).centre(embedding, language)
+
+
+def semantic_band_keys(language: str, embedding: np.ndarray) -> list[int]:
+    """The semantic band keys the service stores for an article (assign_story's, on the
+    embedding centred on its language's mean)."""
+    from service.dedup.semantic import SemanticBandScheme, semantic_keys
+
+    return semantic_keys(centred(language, embedding), SemanticBandScheme()).stored
+
+
+def embedding_spread(samples: int = 200) -> tuple[float, float, float]:
+    """Mean centred cosine of (a synthetic article, its dev text), (two synthetic articles from
+    one dev text), (a near copy, its original): how far the noise moves the rows."""
+    vocab = vocabulary()
+    to_base, siblings, copies = [], [], []
+    for key in range(samples):
+        language = synthetic_article(vocab, key).language
+        base, _ = dev_base(language, key)
+        row = centred(language, synthetic_embedding(language, key))
+        to_base.append(float(row @ centred(language, base)))
+        sibling = perturbed(base, STORY_NOISE, np.random.default_rng((SEED, key, 4)))
+        siblings.append(float(row @ centred(language, sibling)))
+        copy = centred(language, synthetic_embedding(language, 10_000_000 + key, key))
+        copies.append(float(row @ copy))
+    return float(np.mean(to_base)), float(np.mean(siblings)), float(np.mean(copies))
+
+
+# ---------------------------------------------------------------------------------------------
 # Bulk load
 
 
 def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Counter[str]) -> None:
     """COPY articles first..last (1-based ids) with their stories, signatures and band rows."""
+    from service.dedup.encoder import encode_embedding
     from service.dedup.signature import SignatureScheme
 
     vocab = vocabulary()
@@ -227,6 +384,7 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
             band_rows: list[tuple[object, ...]] = []
             for i in range(chunk_start, chunk_end + 1):
                 article = synthetic_article(vocab, i)
+                embedding = synthetic_embedding(article.language, i)
                 signatures[i - 1] = article.hashvalues.astype(np.uint32)
                 df.update(article.terms)
                 text = " ".join(article.terms)
@@ -243,14 +401,18 @@ def bulk_load(url: str, first: int, last: int, signatures: np.ndarray, df: Count
                         "canonical",
                         json.dumps(features_json(article)),
                         "2021-06-01T00:00:00Z",
+                        encode_embedding(embedding),
                     )
                 )
                 signature_rows.append((i, scheme, article.hashvalues.astype("<u4").tobytes()))
                 band_rows.extend((key, i) for key in band_keys(article.hashvalues))
+                band_rows.extend(
+                    (key, i) for key in semantic_band_keys(article.language, embedding)
+                )
             _copy(
                 db,
                 "COPY articles (id, status, source, title, text, text_hash, language, story_id, "
-                "match_kind, features, processed_at) FROM STDIN",
+                "match_kind, features, processed_at, embedding) FROM STDIN",
                 article_rows,
             )
             _copy(
@@ -305,6 +467,8 @@ def write_queries(path: Path, stored: int, count: int) -> np.ndarray:
             {
                 "text": " ".join(article.terms),
                 "features": features_json(article),
+                # Made here, before the clock: the probe times the decision without encoding.
+                "embedding": synthetic_embedding(article.language, key, near).tolist(),
                 "url": f"https://outlet.example/fresh/{key}",
                 "near_copy_of": near,
             }
@@ -313,28 +477,20 @@ def write_queries(path: Path, stored: int, count: int) -> np.ndarray:
     return signatures
 
 
-def run_probe(args: list[str]) -> dict[str, object]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.dedup_probe", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"probe failed: {out.stderr[-2000:]}")
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
-def run(sizes: list[int], queries: int) -> list[ScaleResult]:
+def run(sizes: list[int], queries: int, modes: tuple[str, ...] = MODES) -> list[ScaleResult]:
     from ops.migrations import migrate
     from ops.stack import start_embedded_postgres
 
     vocabulary()
+    dev_embeddings()
+    to_base, siblings, copies = embedding_spread()
+    print(
+        f"  embeddings: {sum(len(r) for r in dev_embeddings().values()):,} dev texts embedded "
+        f"(cached), plus noise; mean centred cosine: synthetic article to its dev text "
+        f"{to_base:.2f}, two articles from one dev text {siblings:.2f}, near copy to original "
+        f"{copies:.2f}",
+        flush=True,
+    )
     results = []
     with tempfile.TemporaryDirectory(prefix="newsdedup-bench-scale-") as tmp:
         server, database_url = start_embedded_postgres(Path(tmp) / "postgres")
@@ -353,29 +509,37 @@ def run(sizes: list[int], queries: int) -> list[ScaleResult]:
                 query_signatures = write_queries(query_file, size, queries)
                 np.save(Path(tmp) / "stored.npy", signatures[:size])
                 np.save(Path(tmp) / "queries.npy", query_signatures)
-                service = run_probe(["service", database_url, str(query_file)])
-                baseline = run_probe(
-                    ["baseline", str(Path(tmp) / "stored.npy"), str(Path(tmp) / "queries.npy")]
+                probes = {
+                    mode: ProbeResult.from_json(
+                        run_module(
+                            "bench.dedup_probe",
+                            ["service", database_url, str(query_file)],
+                            env=mode_env(mode),
+                        )
+                    )
+                    for mode in modes
+                }
+                baseline = run_module(
+                    "bench.dedup_probe",
+                    ["baseline", str(Path(tmp) / "stored.npy"), str(Path(tmp) / "queries.npy")],
                 )
                 results.append(
                     ScaleResult(
                         stored=size,
                         load_s=load_s,
-                        p50_ms=float(service["p50_ms"]),  # type: ignore[arg-type]
-                        p99_ms=float(service["p99_ms"]),  # type: ignore[arg-type]
-                        mean_candidates=float(service["mean_candidates"]),  # type: ignore[arg-type]
-                        originals_found=tuple(service["near_copy_originals_found"]),  # type: ignore[arg-type]
-                        rss_mib=float(service["rss_mib"]),  # type: ignore[arg-type]
-                        top_sql=[tuple(x) for x in service["top_sql"]],  # type: ignore[attr-defined]
-                        base_p50_ms=float(baseline["p50_ms"]),  # type: ignore[arg-type]
-                        base_p99_ms=float(baseline["p99_ms"]),  # type: ignore[arg-type]
-                        base_rss_mib=float(baseline["rss_mib"]),  # type: ignore[arg-type]
-                        base_mean_candidates=float(baseline["mean_candidates"]),  # type: ignore[arg-type]
+                        modes=probes,
+                        base_p50_ms=float(baseline["p50_ms"]),
+                        base_p99_ms=float(baseline["p99_ms"]),
+                        base_rss_mib=float(baseline["rss_mib"]),
+                        base_mean_candidates=float(baseline["mean_candidates"]),
                     )
                 )
                 print(
-                    f"  {size:>9,} stored: loaded in {load_s:.0f} s; assign_story p50 "
-                    f"{results[-1].p50_ms:.1f} ms p99 {results[-1].p99_ms:.1f} ms",
+                    f"  {size:>9,} stored: loaded in {load_s:.0f} s; assign_story "
+                    + "; ".join(
+                        f"{mode} p50 {p.p50_ms:.1f} ms p99 {p.p99_ms:.1f} ms"
+                        for mode, p in probes.items()
+                    ),
                     flush=True,
                 )
         finally:
@@ -384,3 +548,15 @@ def run(sizes: list[int], queries: int) -> list[ScaleResult]:
             elif hasattr(server, "cleanup"):
                 server.cleanup()
     return results
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    if command != "embed" or len(args) != 1:
+        raise SystemExit("usage: python -m bench.dedup_scale embed OUT.npz")
+    embed_dev_texts(Path(args[0]))
+    print(json.dumps({"written": args[0]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,17 @@
-"""Section 1 (raw-text pipeline) and section 6 (profile of a worker during it).
+"""Section 1 (raw-text pipeline) in both matching modes, its bare floor, and section 6 (profile
+of a worker during it).
 
-The service runs as `newsdedup up` runs it: a fresh embedded stack, 2 worker processes. Articles
-go in through POST /articles/batch (50 a request) while a feeder keeps a bounded number in
-flight, so latency is that of a loaded service, not of a 10,000-deep backlog. Latency is
-processed_at - created_at from PostgreSQL; throughput is articles over the span from the first
-created_at to the last processed_at.
+The service runs as `newsdedup up` runs it: a fresh embedded stack, 2 worker processes, once per
+matching mode (semantic: the sentence encoder on, the default; lexical:
+NEWSDEDUP_SEMANTIC_MATCHING=false), each stack fresh and fed the same corpus. Articles go in
+through POST /articles/batch (50 a request) while a feeder keeps a bounded number in flight, so
+latency is that of a loaded service, not of a 10,000-deep backlog. Latency is processed_at -
+created_at from PostgreSQL; throughput is articles over the span from the first created_at to
+the last processed_at. Per-stage times are the service's own stage histograms, read from
+/metrics at the end of each run.
+
+The floor (bench/floor.py) is the encoder plus MinHash on the same articles in two processes,
+with nothing else; it runs after the two stacks have stopped, on a sample of the corpus.
 """
 
 from __future__ import annotations
@@ -22,15 +29,19 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench import floor
 from bench.common import (
+    MODES,
     REPO_ROOT,
     ServiceCpu,
+    mode_env,
     percentile,
     process_tree,
     rss_mib,
     running_stack,
+    stage_seconds,
 )
-from bench.corpus import Corpus, make_corpus
+from bench.corpus import Article, Corpus, make_corpus
 
 POST_BATCH = 50
 # What the service's PostgreSQL backends are doing, sampled 4 times a second.
@@ -45,6 +56,7 @@ PROFILE_STAGES = [
     "extract (service/processing.py",
     "detect_language (",
     "extract_features (",
+    "embed (",
     "assign_story (",
     "find_candidates (",
     "document_frequencies (",
@@ -57,14 +69,20 @@ PROFILE_STAGES = [
     "commit (sqlalchemy/orm/session.py",
 ]
 WORKERS = 2
+# Articles the floor embeds, an even sample of the corpus: its rate is steady after a few hundred
+# articles (the input is capped at 48 tokens, so nearly every article costs the same), and all
+# 10,000 would add ~5 minutes to the run.
+FLOOR_ARTICLES = 2_000
 
 
 @dataclass
 class PipelineResult:
+    mode: str
     articles: int
     duplicate_share: float
     throughput: float
     p50_ms: float
+    p95_ms: float
     p99_ms: float
     failed: int
     failed_reasons: Counter[str]
@@ -77,37 +95,102 @@ class PipelineResult:
     worker_tree_rss_mib: float
     cpu_share: dict[str, float]
     inflight: int
-    baseline_throughput: float = 0.0
-    baseline_recall: float = 0.0
-    baseline_mixed: int = 0
+    # Each worker stage's (count, total seconds), from the service's /metrics.
+    stages: dict[str, tuple[int, float]] = field(default_factory=dict)
     profile: list[tuple[str, float, float]] = field(default_factory=list)
     profile_stages: dict[str, float] = field(default_factory=dict)
     profile_note: str = ""
     # (state | wait event | query, mean number of service backends in it per sample)
     backend_waits: list[tuple[str, float]] = field(default_factory=list)
 
+    @property
+    def cpu_ms_per_article(self) -> float:
+        """CPU per article of every process of the service (workers, PostgreSQL, API)."""
+        return sum(ms for name, ms in self.cpu_share.items() if not name.startswith("_"))
+
+
+@dataclass
+class RawResult:
+    """Section 1: each mode's run, the floor, and the bare-datasketch baseline."""
+
+    modes: dict[str, PipelineResult]
+    floor: floor.FloorResult | None
+    baseline_throughput: float
+    baseline_recall: float
+    baseline_mixed: int
+
+    def floor_ratio(self, mode: str = "semantic") -> float | None:
+        """The mode's articles/s over the floor's (semantic mode only: the floor is the
+        encoder's work)."""
+        if self.floor is None or mode != "semantic" or mode not in self.modes:
+            return None
+        return self.modes[mode].throughput / self.floor.articles_per_s
+
+    def floor_cpu_ratio(self, mode: str = "semantic") -> float | None:
+        """The floor's CPU per article over the mode's (all its processes): what the throughput
+        ratio is when both saturate the same cores, whatever else ran between the two (a
+        cross-check of floor_ratio on a busy machine)."""
+        if self.floor is None or mode != "semantic" or mode not in self.modes:
+            return None
+        return self.floor.cpu_ms_per_article / self.modes[mode].cpu_ms_per_article
+
 
 def run(
-    n: int, *, duplicate_share: float, inflight: int, profile_s: float, workers: int = WORKERS
-) -> PipelineResult:
+    n: int,
+    *,
+    duplicate_share: float,
+    inflight: int,
+    profile_s: float,
+    workers: int = WORKERS,
+    modes: tuple[str, ...] = MODES,
+    floor_articles: int | None = None,
+) -> RawResult:
     corpus = make_corpus(n, duplicate_share)
     print(
         f"  corpus: {len(corpus.articles)} articles, {corpus.originals} originals, "
         f"{corpus.duplicate_share:.0%} near-duplicate copies",
         flush=True,
     )
-    result = run_service(corpus, inflight=inflight, profile_s=profile_s, workers=workers)
+    results = {}
+    for mode in modes:
+        results[mode] = run_service(
+            corpus, inflight=inflight, profile_s=profile_s, workers=workers, mode=mode
+        )
+        print(
+            f"  {mode}: {results[mode].throughput:.1f} articles/s, p50 "
+            f"{results[mode].p50_ms:.0f} ms, p99 {results[mode].p99_ms:.0f} ms",
+            flush=True,
+        )
+    floor_result = None
+    if "semantic" in modes:
+        sample = floor_sample(corpus, FLOOR_ARTICLES if floor_articles is None else floor_articles)
+        floor_result = floor.run([{"title": a.title, "text": a.text} for a in sample], workers)
+        print(
+            f"  floor (encoder + MinHash, {workers} processes, {len(sample):,} articles): "
+            f"{floor_result.articles_per_s:.1f} articles/s",
+            flush=True,
+        )
     base_throughput, base_recall, base_mixed = run_baseline(corpus)
-    result.baseline_throughput = base_throughput
-    result.baseline_recall = base_recall
-    result.baseline_mixed = base_mixed
-    return result
+    return RawResult(results, floor_result, base_throughput, base_recall, base_mixed)
+
+
+def floor_sample(corpus: Corpus, size: int) -> list[Article]:
+    """An even sample of the corpus in posting order (all of it for 0 or more than it has)."""
+    if size <= 0 or size >= len(corpus.articles):
+        return list(corpus.articles)
+    step = len(corpus.articles) / size
+    return [corpus.articles[int(i * step)] for i in range(size)]
 
 
 def run_service(
-    corpus: Corpus, *, inflight: int, profile_s: float, workers: int = WORKERS
+    corpus: Corpus,
+    *,
+    inflight: int,
+    profile_s: float,
+    workers: int = WORKERS,
+    mode: str = "semantic",
 ) -> PipelineResult:
-    with running_stack(workers) as stack:
+    with running_stack(workers, extra_env=mode_env(mode)) as stack:
         ids: list[int] = []
         rss_peak: dict[int, float] = {}
         tree_peak = 0.0
@@ -165,6 +248,7 @@ def run_service(
                         waits[f"{state} | {event} | {' '.join(str(query).split())[:70]}"] += 1
                 time.sleep(0.02)
             cpu_used = cpu.used()
+            stage_times = stage_seconds(stack.base_url)
             stop.set()
             sampler.join()
             rows = db.execute(
@@ -173,7 +257,7 @@ def run_service(
                 "extract(epoch FROM created_at), extract(epoch FROM processed_at) "
                 "FROM articles ORDER BY id"
             ).fetchall()
-        pool = stack.pool_processes(WORKERS)
+        pool = stack.pool_processes(workers)
         pool_rss = [rss_peak.get(p.pid, 0.0) for p in pool]
         if profiler is not None:
             try:
@@ -198,10 +282,12 @@ def run_service(
     )
     total_cpu = sum(cpu_used.values()) or 1.0
     return PipelineResult(
+        mode=mode,
         articles=len(ids),
         duplicate_share=corpus.duplicate_share,
         throughput=len(ids) / (end - start),
         p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99),
         failed=len(failed),
         failed_reasons=Counter(str(r[3]).split(":")[0][:40] for r in failed),
@@ -217,6 +303,7 @@ def run_service(
         }  # CPU ms per article
         | {"_total_s": total_cpu},
         inflight=inflight,
+        stages=stage_times,
         profile=profile,
         profile_stages=stages,
         profile_note=profile_note,
