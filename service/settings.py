@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     # needs bench/fit_decision.py first.
     embedding_max_tokens: int = 48
     # Candidates the embedding proposes beyond MinHash's: the 10 sharing the most semantic
-    # band keys (16 bands) raised candidate recall of the clear same-story dev pairs from 148
-    # to 161 of 187.
+    # band keys (16 bands) raised candidate recall of the clear same-story dev pairs from 149
+    # to 163 of 187 (bench/eval_offline.py).
     semantic_candidates: int = 10
     # Rows read per semantic band key, newest first. Every semantic cell is "hot" at 1M stored
     # (~1,300 holders each), so it reads fewer than a MinHash key: the 30 newest holders of a
