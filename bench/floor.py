@@ -78,25 +78,19 @@ def run(articles: list[dict[str, str]], processes: int = PROCESSES) -> FloorResu
 def prepare(articles: list[dict[str, str]]) -> list[FloorInput | None]:
     """Each article as the service's processing step would have it before it embeds: cleaned
     text, language, story features; None for what the gate refuses (it is never embedded)."""
-    from service.dedup.features import extract_features
-    from service.extraction import clean_text, detect_language, stopwords
-    from service.processing import gate
+    from bench.simulation import article_content
+    from bench.simulation import prepare as prepare_article
 
     prepared: list[FloorInput | None] = []
-    for article in articles:
-        extracted = clean_text(article["text"], title=article.get("title"))
-        if gate(extracted):
-            prepared.append(None)
-            continue
-        language = extracted.language or detect_language(extracted.text)
-        features = extract_features(
-            extracted.title, extracted.text, stopwords=stopwords(language), language=language
-        )
+    for i, article in enumerate(articles):
+        processed = prepare_article(
+            str(i), article_content(article.get("title"), article["text"])
+        ).processed
         prepared.append(
-            FloorInput(
-                article.get("title") or extracted.title,
-                extracted.text,
-                sorted(features.key_features()),
+            None
+            if processed is None
+            else FloorInput(
+                processed.title, processed.text, sorted(processed.features.key_features())
             )
         )
     return prepared

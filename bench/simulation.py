@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEV_SET, REPO_ROOT, require_data
+from bench.common import CACHE_DIR, DEV_SET, REPO_ROOT, require_data
 from ops.evaluation.metrics import Pair
 from ops.evaluation.pairs import PairArticle, load_pairs
 from service.dedup.assign import MatchSettings, ProcessedArticle, choose_story
@@ -55,7 +55,6 @@ from service.repositories.articles import ArticleContent
 from service.repositories.band_index import StoredMember
 from service.settings import Settings
 
-CACHE_DIR = REPO_ROOT / "bench" / ".cache"
 SEEDS_DIR = REPO_ROOT / "seeds"
 
 
