@@ -94,8 +94,9 @@ def language_means(max_tokens: int) -> LanguageMeans:
 
 @dataclass(frozen=True)
 class SemanticBandScheme:
-    # 16 bands: 161 of 187 clear same-story dev pairs become candidates (148 with MinHash
-    # alone); 32 bands reach 167 and de-en 11.7 of 13 for ~2 ms more per article.
+    # 16 bands: 163 of 187 clear same-story dev pairs become candidates (149 with MinHash
+    # alone; bench/eval_offline.py); 32 bands reached 167, and de-en 11.7 of 13, for ~2 ms
+    # more per article.
     bands: int = 16
     # Cells per band: on the dev set 793 of 1,024 are used and the busiest holds ~1 % of the
     # articles; fewer cells make every key hot, more make neighbours miss each other.
