@@ -282,15 +282,17 @@ def prepare(
     article is not embedded: it joins its twin's story without being compared, and its twin
     carries the embedding for anyone who compares with it."""
     processed = describe(article, extracted)
-    needs_embedding = settings.semantic is not None and not articles.has_done_twin(
+    semantic = settings.semantic
+    if semantic is not None and articles.has_done_twin(
         session, text_hash=processed.text_hash, url=article.url
-    )
+    ):
+        semantic = None
     # Only reads so far: end the transaction, so that no connection sits idle in one (holding
     # a snapshot) through the ~55 ms of encoding. A twin done meanwhile is found by assign_story.
     session.commit()
-    if needs_embedding and settings.semantic is not None:
+    if semantic is not None:
         with stage_timer(Stage.ENCODE):
-            embedding = encoder(settings.semantic.max_tokens).embed(processed.title, processed.text)
+            embedding = encoder(semantic.max_tokens).embed(processed.title, processed.text)
         processed = replace(processed, embedding=embedding)
     return processed
 
